@@ -1,0 +1,76 @@
+# LSMS Edge. The two commands the README promises:
+#   make demo   — the main job
+#   make test   — every test (what CI runs through .ci/run)
+# Install steps live here, idempotent, and fail loudly.
+
+GO        ?= go
+NODE      ?= node
+NPM       ?= npm
+BIN       := bin
+LSMS      := $(BIN)/lsms
+LITERT    := tools/litert
+GOFLAGS_TEST ?= -count=1
+
+.PHONY: all build test demo deps deps-apt deps-node vet fuzz bench generate clean
+
+all: build
+
+build:
+	$(GO) build -o $(LSMS) ./cmd/lsms
+
+# --- dependencies -----------------------------------------------------------
+
+# Debian packages the tests need: Node.js + npm for the LiteRT (TFLite WASM)
+# oracle. Installed only when missing.
+deps-apt:
+	@need=""; \
+	command -v $(NODE) >/dev/null 2>&1 || need="$$need nodejs"; \
+	command -v $(NPM) >/dev/null 2>&1 || need="$$need npm"; \
+	if [ -n "$$need" ]; then \
+	  echo "make: installing Debian packages:$$need"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$need \
+	    || { echo "make: apt-get install$$need failed" >&2; exit 1; }; \
+	fi
+
+# Pinned JS tools (package-lock.json), reinstalled when the lock file changes.
+deps-node: deps-apt
+	@if [ ! -f $(LITERT)/node_modules/.installed ] || [ $(LITERT)/package-lock.json -nt $(LITERT)/node_modules/.installed ]; then \
+	  echo "make: npm ci in $(LITERT)"; \
+	  (cd $(LITERT) && $(NPM) ci --no-audit --no-fund) || { echo "make: npm ci failed in $(LITERT)" >&2; exit 1; }; \
+	  touch $(LITERT)/node_modules/.installed; \
+	fi
+
+deps: deps-apt deps-node
+	@$(GO) mod download || { echo "make: go mod download failed" >&2; exit 1; }
+
+# --- checks -----------------------------------------------------------------
+
+vet:
+	$(GO) vet ./...
+	@bad=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	if [ -n "$$bad" ]; then echo "gofmt needed: $$bad" >&2; exit 1; fi
+
+# Every test. LSMS_REQUIRE_LITERT=1 turns a missing LiteRT harness into a
+# failure instead of a skip.
+test: deps vet
+	LSMS_REQUIRE_LITERT=1 $(GO) test $(GOFLAGS_TEST) -timeout 25m ./...
+
+# Each fuzz target for FUZZTIME (default 60s).
+FUZZTIME ?= 60s
+fuzz:
+	$(GO) test -run '^$$' -fuzz '^FuzzRead$$' -fuzztime $(FUZZTIME) ./tflite/
+
+bench:
+	$(GO) test -run '^$$' -bench . -benchtime 3x ./runtime/kernels/
+
+# Regenerate the TFLite flatbuffer bindings (needs flatc 2.0.8: apt-get install flatbuffers-compiler).
+generate:
+	$(GO) generate ./tflite/schema/
+
+# --- the main job -------------------------------------------------------------
+
+demo: build
+	./scripts/demo.sh $(LSMS)
+
+clean:
+	rm -rf $(BIN)
