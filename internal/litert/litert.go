@@ -19,6 +19,13 @@
 // tensors; for other dtypes (int8, int16, int64, bool, float16, float64)
 // run.mjs drives the same compiled model through the wasm bindings that API
 // wraps. Case.API forces one path.
+//
+// For benchmarks, Case.Warmup and Case.Repeat run the compiled model more
+// than once; Result.RunTimes has one entry per timed run (performance.now()
+// around the runtime's run call in Node, input tensors filled beforehand)
+// and Result.CompileTime the model's load and compile time. Result.Variant
+// and Result.Threads say which wasm build ran with how many threads: under
+// Node 20 (no relaxed SIMD) that is litert_wasm_compat_internal, 1 thread.
 package litert
 
 import (
@@ -61,6 +68,9 @@ type Case struct {
 	// documented API when every input and output is float32/int32/uint8,
 	// else the low-level bindings), "public" or "lowlevel".
 	API string
+	// Warmup untimed runs precede Repeat timed ones (0 means 1); the
+	// outputs are those of the last run. Negative values are an error.
+	Warmup, Repeat int
 }
 
 // Result is one case's outcome.
@@ -76,6 +86,15 @@ type Result struct {
 	Signature string
 	// API is the path run.mjs took: "public" or "lowlevel".
 	API string
+	// RunTimes has the wall time of each timed run (Case.Repeat of them).
+	RunTimes []time.Duration
+	// CompileTime is the time LiteRT took to load and compile the model.
+	CompileTime time.Duration
+	// Variant is the LiteRT.js wasm build that ran (e.g.
+	// "litert_wasm_compat_internal") and Threads the thread count it
+	// reported.
+	Variant string
+	Threads int
 	// Err is set when this case failed; the other fields are then empty.
 	Err error
 }
@@ -195,6 +214,8 @@ type jobCase struct {
 	Inputs []string `json:"inputs"`
 	Outdir string   `json:"outdir"`
 	API    string   `json:"api,omitempty"`
+	Warmup int      `json:"warmup,omitempty"`
+	Repeat int      `json:"repeat,omitempty"`
 }
 
 type tensorInfo struct {
@@ -210,6 +231,10 @@ type caseResult struct {
 	Signature    string       `json:"signature"`
 	Outputs      []tensorInfo `json:"outputs"`
 	InputDetails []tensorInfo `json:"input_details"`
+	Variant      string       `json:"variant"`
+	Threads      int          `json:"threads"`
+	CompileMs    float64      `json:"compile_ms"`
+	RunMs        []float64    `json:"run_ms"`
 }
 
 // RunContext is Run with a caller-chosen deadline. The error is for the
@@ -327,7 +352,10 @@ func prepare(tmp string, i int, c Case) (*jobCase, error) {
 	if err := os.MkdirAll(out, 0o755); err != nil {
 		return nil, err
 	}
-	jc := &jobCase{Outdir: out, API: c.API, Inputs: []string{}}
+	if c.Warmup < 0 || c.Repeat < 0 {
+		return nil, fmt.Errorf("litert: negative Warmup (%d) or Repeat (%d)", c.Warmup, c.Repeat)
+	}
+	jc := &jobCase{Outdir: out, API: c.API, Inputs: []string{}, Warmup: c.Warmup, Repeat: c.Repeat}
 	switch {
 	case len(c.Model) > 0:
 		jc.Model = filepath.Join(dir, "model.tflite")
@@ -373,7 +401,10 @@ func collect(outdir string) Result {
 		}
 		return Result{Err: fmt.Errorf("litert: %s", msg)}
 	}
-	r := Result{Signature: cr.Signature, API: cr.API}
+	r := Result{Signature: cr.Signature, API: cr.API, Variant: cr.Variant, Threads: cr.Threads, CompileTime: msDuration(cr.CompileMs)}
+	for _, ms := range cr.RunMs {
+		r.RunTimes = append(r.RunTimes, msDuration(ms))
+	}
 	for _, d := range cr.InputDetails {
 		r.InputNames = append(r.InputNames, d.Name)
 	}
@@ -390,6 +421,8 @@ func collect(outdir string) Result {
 	}
 	return r
 }
+
+func msDuration(ms float64) time.Duration { return time.Duration(ms * float64(time.Millisecond)) }
 
 func equalInts(a, b []int) bool {
 	if len(a) != len(b) {

@@ -340,3 +340,50 @@ func TestRunRestartsAfterCrash(t *testing.T) {
 		t.Errorf("not ready: err %v", err)
 	}
 }
+
+// Warmup and Repeat: one positive run time per timed run, on both API
+// paths, with the runtime's variant and thread count reported.
+func TestRepeatTimesRuns(t *testing.T) {
+	Require(t)
+	in := []*npy.Array{mustArray(t, ramp(192, 0.25, -10), 1, 8, 8, 3)}
+	res, err := Run([]Case{
+		{ModelPath: "testdata/add.bin", Inputs: in, Warmup: 2, Repeat: 5},
+		{ModelPath: "testdata/add.bin", Inputs: in, Warmup: 1, Repeat: 5, API: "lowlevel"},
+		{ModelPath: "testdata/add.bin", Inputs: in},
+		{ModelPath: "testdata/add.bin", Inputs: in, Repeat: -1},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, r := range res[:3] {
+		if r.Err != nil {
+			t.Fatalf("case %d: %v", i, r.Err)
+		}
+		want := 5
+		if i == 2 {
+			want = 1
+		}
+		if len(r.RunTimes) != want {
+			t.Fatalf("case %d (%s): %d run times %v, want %d", i, r.API, len(r.RunTimes), r.RunTimes, want)
+		}
+		for k, d := range r.RunTimes {
+			if d <= 0 {
+				t.Errorf("case %d (%s): run %d took %v", i, r.API, k, d)
+			}
+		}
+		if r.CompileTime <= 0 {
+			t.Errorf("case %d (%s): compile time %v", i, r.API, r.CompileTime)
+		}
+		if r.Variant == "" || r.Threads < 1 {
+			t.Errorf("case %d (%s): variant %q threads %d", i, r.API, r.Variant, r.Threads)
+		}
+		checkFloat32(t, fmt.Sprintf("case %d (%s) output", i, r.API), r.Outputs[0], []int{1, 8, 8, 3}, ramp(192, 0.75, -30))
+		t.Logf("case %d (%s): %s, %d thread(s), compile %v, runs %v", i, r.API, r.Variant, r.Threads, r.CompileTime, r.RunTimes)
+	}
+	if res[0].API != "public" || res[1].API != "lowlevel" {
+		t.Errorf("APIs %q %q, want public lowlevel", res[0].API, res[1].API)
+	}
+	if res[3].Err == nil || !strings.Contains(res[3].Err.Error(), "negative") {
+		t.Errorf("Repeat -1: err = %v", res[3].Err)
+	}
+}

@@ -5,7 +5,7 @@
 //
 // job.json:
 //   {"cases":[{"model":"/abs/m.tflite","inputs":["/abs/in0.npy",...],
-//              "outdir":"/abs/out", "api":"auto"}]}
+//              "outdir":"/abs/out", "api":"auto", "warmup":0, "repeat":1}]}
 //
 // For each case it writes outdir/<i>.npy for output i and outdir/result.json.
 // Inputs and outputs follow the first signature's subgraph order (LiteRT
@@ -13,8 +13,21 @@
 // names, or tensor names for a model without SignatureDefs:
 //   {"ok":true,"api":"public"|"lowlevel","signature":"serving_default",
 //    "outputs":[{"name":..,"dtype":..,"shape":[..]}],
-//    "input_details":[{"name":..,"dtype":..,"shape":[..]}],"ms":{..}}
+//    "input_details":[{"name":..,"dtype":..,"shape":[..]}],
+//    "variant":"litert_wasm_compat_internal","threads":1,
+//    "compile_ms":12.3,"run_ms":[1.2,...],"ms":{..}}
 //   {"ok":false,"error":"message"}
+//
+// Timing: "warmup" (default 0) untimed runs, then "repeat" (default 1)
+// runs, each timed alone with performance.now() around the run call
+// (model.run for "public", compiledModel.run for "lowlevel"); input tensors
+// are filled once before them and outputs read after the last one, so
+// run_ms holds the runtime's own time per inference. compile_ms is the
+// time to load and compile the model for the path taken (loadAndCompile,
+// or loadModel + compileModel). "variant" is the wasm build that loaded:
+// Node 20 has no relaxed SIMD, so LiteRT.js picks
+// litert_wasm_compat_internal (SIMD128, no threads); "threads" is what the
+// runtime reports (getThreadCount) and what the CPU delegate is given.
 // stdout gets {"ready":true,...} once the runtime has loaded and a summary
 // line at the end. One failing case does not stop the batch. If the
 // WebAssembly instance traps or aborts (its state is then unusable) the
@@ -221,8 +234,10 @@ function checkInputs(details, inputs) {
   });
 }
 
-async function runPublic(modelBytes, inputs, outdir, info) {
+async function runPublic(modelBytes, inputs, outdir, info, timing) {
+  const t0 = performance.now();
   const model = await lrt.loadAndCompile(modelBytes, {accelerator: 'wasm'});
+  info.compileMs = performance.now() - t0;
   const tensors = [];
   let outs = [];
   try {
@@ -232,8 +247,8 @@ async function runPublic(modelBytes, inputs, outdir, info) {
       const copy = new Uint8Array(x.bytes); // aligned copy
       tensors.push(new lrt.Tensor(new T(copy.buffer, 0, copy.byteLength / T.BYTES_PER_ELEMENT), x.shape));
     }
-    outs = await model.run(tensors);
-    info.ms.run = performance.now() - t1;
+    info.ms.inputs = performance.now() - t1;
+    outs = await timeRuns(timing, info, () => model.run(tensors), (o) => { for (const t of o) t.delete(); });
     const od = model.getOutputDetails();
     if (outs.length !== od.length) throw new Error(`run returned ${outs.length} outputs, signature has ${od.length}`);
     const results = [];
@@ -254,7 +269,7 @@ async function runPublic(modelBytes, inputs, outdir, info) {
 
 // The same steps LiteRt.loadAndCompile and CompiledModelSignatureRunner take,
 // minus the JS dtype whitelist.
-async function runLowLevel(w, env, model, inputs, outdir, info, details) {
+async function runLowLevel(w, env, model, inputs, outdir, info, details, timing) {
   const opts = {
     environment: env,
     accelerator: 'wasm',
@@ -265,6 +280,7 @@ async function runLowLevel(w, env, model, inputs, outdir, info, details) {
   const t0 = performance.now();
   const compiled = await w.compileModel(env.liteRtEnvironment, model, opts);
   info.ms.compile = performance.now() - t0;
+  info.compileMs = info.ms.load + info.ms.compile;
   const buffers = [];
   let outBuffers = [];
   try {
@@ -289,9 +305,7 @@ async function runLowLevel(w, env, model, inputs, outdir, info, details) {
       const req = compiled.getInputBufferRequirements(0, i);
       try { w.checkTensorBufferCompatible(tb, want, req); } finally { want.delete(); req.delete(); }
     });
-    const t1 = performance.now();
-    outBuffers = await compiled.run(0, buffers);
-    info.ms.run = performance.now() - t1;
+    outBuffers = await timeRuns(timing, info, () => compiled.run(0, buffers), (o) => { for (const b of o) b.delete(); });
     if (outBuffers.length !== details.outs.length) {
       throw new Error(`run returned ${outBuffers.length} outputs, signature has ${details.outs.length}`);
     }
@@ -316,10 +330,34 @@ async function runLowLevel(w, env, model, inputs, outdir, info, details) {
   }
 }
 
+// timeRuns calls run() timing.warmup times untimed, then timing.repeat
+// times timed one by one into info.runMs; dispose frees the outputs of all
+// but the last call, which it returns.
+async function timeRuns(timing, info, run, dispose) {
+  for (let i = 0; i < timing.warmup; i++) dispose(await run());
+  info.runMs = [];
+  let last;
+  for (let i = 0; i < timing.repeat; i++) {
+    if (last) { dispose(last); last = undefined; }
+    const t = performance.now();
+    last = await run();
+    info.runMs.push(performance.now() - t);
+  }
+  info.ms.run = info.runMs[0];
+  return last;
+}
+
+function count(c, key, dflt, min) {
+  const v = c[key] ?? dflt;
+  if (!Number.isInteger(v) || v < min) throw new Error(`"${key}" must be an integer >= ${min}, got ${JSON.stringify(c[key])}`);
+  return v;
+}
+
 async function runCase(c) {
   if (!c || typeof c.outdir !== 'string') throw new Error('case has no outdir');
   if (typeof c.model !== 'string') throw new Error('case has no model path');
-  const info = {ms: {}};
+  const timing = {warmup: count(c, 'warmup', 0, 0), repeat: count(c, 'repeat', 1, 1)};
+  const info = {ms: {}, compileMs: 0, runMs: []};
   const modelBytes = new Uint8Array(fs.readFileSync(c.model));
   const inputs = (c.inputs ?? []).map(readNpy);
   const lr = lrt.getGlobalLiteRt();
@@ -342,7 +380,7 @@ async function runCase(c) {
     const allPublic = [...details.ins, ...details.outs].every((d) => PUBLIC_DTYPES.has(d.dtype));
     if (api === 'auto') api = allPublic ? 'public' : 'lowlevel';
     if (api === 'lowlevel') {
-      outputs = await runLowLevel(w, env, model, inputs, c.outdir, info, details);
+      outputs = await runLowLevel(w, env, model, inputs, c.outdir, info, details, timing);
     } else if (api !== 'public') {
       throw new Error(`unknown api ${JSON.stringify(api)} (want auto, public or lowlevel)`);
     }
@@ -352,7 +390,7 @@ async function runCase(c) {
   }
   if (api === 'public') {
     const t1 = performance.now();
-    outputs = await runPublic(modelBytes, inputs, c.outdir, info);
+    outputs = await runPublic(modelBytes, inputs, c.outdir, info, timing);
     info.ms.compile_and_run = performance.now() - t1;
   }
   return {
@@ -363,6 +401,8 @@ async function runCase(c) {
     threads: loaded.threads,
     outputs,
     input_details: details.ins,
+    compile_ms: info.compileMs,
+    run_ms: info.runMs,
     ms: info.ms,
   };
 }
