@@ -52,10 +52,11 @@ type runSummary struct {
 }
 
 type runOutputInfo struct {
-	Name  string `json:"name"`
-	DType string `json:"dtype"`
-	Shape []int  `json:"shape"`
-	File  string `json:"file"`
+	Name   string    `json:"name"`
+	DType  string    `json:"dtype"`
+	Shape  []int     `json:"shape"`
+	File   string    `json:"file"`
+	Values []float64 `json:"values,omitempty"` // small outputs (≤ 16 elements) only
 }
 
 func runModel(path string, inputs []string, outDir string, threads int, beName, sig string, asJSON bool, stdout io.Writer) error {
@@ -144,7 +145,11 @@ func runModel(path string, inputs []string, outDir string, threads int, beName, 
 		if err := npy.WriteFile(file, arr); err != nil {
 			return err
 		}
-		sum.Outputs = append(sum.Outputs, runOutputInfo{Name: o.Name, DType: arr.DType, Shape: o.Shape, File: file})
+		info := runOutputInfo{Name: o.Name, DType: arr.DType, Shape: o.Shape, File: file}
+		if arr.Len() <= 16 {
+			info.Values = arr.Float64s()
+		}
+		sum.Outputs = append(sum.Outputs, info)
 	}
 	if asJSON {
 		enc := json.NewEncoder(stdout)
@@ -154,6 +159,9 @@ func runModel(path string, inputs []string, outDir string, threads int, beName, 
 	fmt.Fprintf(stdout, "%s: invoke %.2f ms on %s (%d threads)\n", path, sum.InvokeMS, beName, threads)
 	for _, o := range sum.Outputs {
 		fmt.Fprintf(stdout, "  %s %s %v -> %s\n", o.Name, o.DType, o.Shape, o.File)
+		if o.Values != nil {
+			fmt.Fprintf(stdout, "    %.6g\n", o.Values)
+		}
 	}
 	return nil
 }
