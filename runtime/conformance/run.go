@@ -138,12 +138,16 @@ func Run(t *testing.T, suite string, cases []Case) Stats {
 			}
 			maxRef, maxErr := 0.0, 0.0
 			for j := range got {
-				maxRef = max(maxRef, math.Abs(float64(refF[j])))
-				e := math.Abs(float64(got[j] - refF[j]))
-				if math.IsNaN(float64(got[j])) != math.IsNaN(float64(refF[j])) {
-					e = math.Inf(1)
+				g, r := float64(got[j]), float64(refF[j])
+				// Non-finite values must agree exactly (NaN with NaN, +Inf with +Inf).
+				if math.IsNaN(g) || math.IsNaN(r) || math.IsInf(g, 0) || math.IsInf(r, 0) {
+					if !(math.IsNaN(g) && math.IsNaN(r)) && g != r {
+						t.Errorf("%s/%s: output %d element %d: ours %g, LiteRT %g", suite, c.Name, k, j, g, r)
+					}
+					continue
 				}
-				maxErr = max(maxErr, e)
+				maxRef = max(maxRef, math.Abs(r))
+				maxErr = max(maxErr, math.Abs(g-r))
 			}
 			rel := maxErr / max(maxRef, 1e-30)
 			st.MaxRelErr = max(st.MaxRelErr, rel)
