@@ -1,0 +1,128 @@
+package kernels
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/lsms-edge/lsms/tflite/schema"
+)
+
+func dwTOpts(c convTCase) *schema.DepthwiseConv2DOptionsT {
+	g := c.g
+	return &schema.DepthwiseConv2DOptionsT{Padding: c.pad, StrideH: int32(g.sh), StrideW: int32(g.sw), DilationHFactor: int32(g.dh), DilationWFactor: int32(g.dw), DepthMultiplier: int32(g.depthMul), FusedActivationFunction: c.act}
+}
+
+func TestDepthwiseFloatMatchesReference(t *testing.T) {
+	rng := rand.New(rand.NewPCG(21, 22))
+	for i := range 200 {
+		c := convTRandom(rng, true)
+		g := &c.g
+		if i == 0 { // a large band split: more output rows than one band
+			g.inH, g.inW, g.kh, g.kw, g.sh, g.sw, g.dh, g.dw = 40, 13, 3, 3, 1, 1, 1, 1
+			c.pad = schema.PaddingSAME
+			g.outH, g.outW = 40, 13
+			g.padT, g.padL = 1, 1
+		}
+		in := gemmTRandF32(rng, g.batch*g.inH*g.inW*g.inC, 1)
+		w := gemmTRandF32(rng, g.kh*g.kw*g.outC, 1)
+		var bias []float32
+		if rng.IntN(3) > 0 {
+			bias = gemmTRandF32(rng, g.outC, 1)
+		}
+		lo, hi, _ := ActivationRangeFloat(c.act)
+		want := make([]float32, g.batch*g.outH*g.outW*g.outC)
+		depthwiseRefF32(g, in, w, bias, lo, hi, want)
+		konst := rng.IntN(4) > 0
+		ins := []*Tensor{
+			gemmTTensor([]int{g.batch, g.inH, g.inW, g.inC}, in, false),
+			gemmTTensor([]int{1, g.kh, g.kw, g.outC}, w, konst),
+			nil,
+		}
+		if bias != nil {
+			ins[2] = gemmTTensor([]int{g.outC}, bias, konst)
+		}
+		outT := gemmTTensor([]int{g.batch, g.outH, g.outW, g.outC}, []float32{}, false)
+		var first []float32
+		for _, th := range []int{1, 3} {
+			out, err := gemmTRun(t, schema.BuiltinOperatorDEPTHWISE_CONV_2D, dwTOpts(c), ins, outT, th)
+			if err != nil {
+				t.Fatalf("case %d %v: %v", i, c, err)
+			}
+			got := out.F32()
+			gemmTCloseF32(t, fmt.Sprintf("case %d %v threads %d", i, c, th), got, want, 1e-5)
+			if first == nil {
+				first = append([]float32{}, got...)
+			} else {
+				for j := range got {
+					if got[j] != first[j] {
+						t.Fatalf("case %d: threads change element %d", i, j)
+					}
+				}
+			}
+		}
+	}
+}
+
+func TestDepthwiseInt8MatchesReference(t *testing.T) {
+	rng := rand.New(rand.NewPCG(23, 24))
+	for i := range 200 {
+		c := convTRandom(rng, true)
+		g := &c.g
+		inZP := int32(rng.IntN(256) - 128)
+		inScale := float32(0.01 + rng.Float64()*0.05)
+		in := gemmTRandI8(rng, g.batch*g.inH*g.inW*g.inC, -128, 127)
+		wf := gemmTRandF32(rng, g.kh*g.kw*g.outC, 1)
+		perChannel := rng.IntN(3) > 0
+		w, wScale := gemmTQuantizeWeights(wf, []int{1, g.kh, g.kw, g.outC}, 3, perChannel)
+		var bias []int32
+		if rng.IntN(3) > 0 {
+			bias = gemmTRandI32(rng, g.outC, 3000)
+		}
+		outScale := float32(float64(inScale) * (0.2 + rng.Float64()) * float64(g.kh*g.kw) / 20)
+		outZP := int32(rng.IntN(256) - 128)
+		mult, shift := make([]int32, g.outC), make([]int, g.outC)
+		for oc := range g.outC {
+			ws := wScale[0]
+			if perChannel {
+				ws = wScale[oc]
+			}
+			mult[oc], shift[oc] = QuantizeMultiplier(float64(inScale) * float64(ws) / float64(outScale))
+		}
+		lo, hi := ActivationRangeInt8(c.act, outScale, outZP)
+		want := make([]int8, g.batch*g.outH*g.outW*g.outC)
+		depthwiseRefI8(g, in, inZP, w, bias, mult, shift, outZP, lo, hi, want)
+		konst := rng.IntN(4) > 0
+		ins := []*Tensor{
+			gemmTQuant(gemmTTensor([]int{g.batch, g.inH, g.inW, g.inC}, in, false), []float32{inScale}, []int32{inZP}, 0),
+			gemmTQuant(gemmTTensor([]int{1, g.kh, g.kw, g.outC}, w, konst), wScale, make([]int32, len(wScale)), 3),
+			nil,
+		}
+		if bias != nil {
+			ins[2] = gemmTTensor([]int{g.outC}, bias, konst)
+		}
+		outT := gemmTQuant(gemmTTensor([]int{g.batch, g.outH, g.outW, g.outC}, []int8{}, false), []float32{outScale}, []int32{outZP}, 0)
+		for _, th := range []int{1, 3} {
+			out, err := gemmTRun(t, schema.BuiltinOperatorDEPTHWISE_CONV_2D, dwTOpts(c), ins, outT, th)
+			if err != nil {
+				t.Fatalf("case %d %v: %v", i, c, err)
+			}
+			gemmTEqualI8(t, fmt.Sprintf("case %d %v threads %d", i, c, th), out.I8(), want)
+		}
+	}
+}
+
+func TestDepthwiseRejects(t *testing.T) {
+	in := gemmTTensor([]int{1, 4, 4, 2}, make([]float32, 32), false)
+	w := gemmTTensor([]int{1, 3, 3, 4}, make([]float32, 36), true)
+	out := gemmTTensor([]int{1, 4, 4, 4}, []float32{}, false)
+	if _, err := gemmTRun(t, schema.BuiltinOperatorDEPTHWISE_CONV_2D, &schema.DepthwiseConv2DOptionsT{StrideH: 1, StrideW: 1, DepthMultiplier: 3}, []*Tensor{in, w}, out, 1); err == nil {
+		t.Error("inconsistent depth multiplier accepted")
+	}
+	if _, err := gemmTRun(t, schema.BuiltinOperatorDEPTHWISE_CONV_2D, &schema.DepthwiseConv2DOptionsT{StrideH: 1, StrideW: 1, DepthMultiplier: 2, FusedActivationFunction: actSignBit}, []*Tensor{in, w}, out, 1); err == nil {
+		t.Error("SIGN_BIT accepted")
+	}
+	if _, err := gemmTRun(t, schema.BuiltinOperatorDEPTHWISE_CONV_2D, &schema.DepthwiseConv2DOptionsT{StrideH: 1, StrideW: 1, DepthMultiplier: 2}, []*Tensor{in, w}, out, 1); err != nil {
+		t.Errorf("valid depthwise rejected: %v", err)
+	}
+}

@@ -1,0 +1,453 @@
+package kernels
+
+import (
+	"math"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/lsms-edge/lsms/tflite"
+	"github.com/lsms-edge/lsms/tflite/schema"
+)
+
+// ewTensor makes a tensor holding data ([]float32, []int8 or []int32).
+func ewTensor(shape []int, data any, scale float32, zp int32) *Tensor {
+	raw, dt, err := tflite.EncodeData(data)
+	if err != nil {
+		panic(err)
+	}
+	t := &Tensor{Type: dt, Shape: append([]int{}, shape...)}
+	buf := make([]byte, len(raw)+8)
+	t.Data = buf[:len(raw):len(raw)]
+	copy(t.Data, raw)
+	if scale > 0 {
+		t.Scale, t.ZeroPoint = []float32{scale}, []int32{zp}
+	}
+	return t
+}
+
+// ewRunNode prepares and evaluates one operator with threads goroutines;
+// it returns the output tensor or the Prepare/Eval error.
+func ewRunNode(t testing.TB, op schema.BuiltinOperator, opts any, ins []*Tensor, outType tflite.DType, oScale float32, oZP int32, threads int) (*Tensor, error) {
+	t.Helper()
+	f, ok := Lookup(op)
+	if !ok {
+		t.Fatalf("no kernel for %v", op)
+	}
+	out := &Tensor{Type: outType}
+	if oScale > 0 {
+		out.Scale, out.ZeroPoint = []float32{oScale}, []int32{oZP}
+	}
+	n := &Node{Op: op, Options: opts, Inputs: ins, Outputs: []*Tensor{out}}
+	ctx := &Context{Threads: threads, Pool: NewPool(threads)}
+	defer ctx.Pool.Close()
+	k := f()
+	s, err := k.Prepare(ctx, n)
+	if err != nil {
+		return nil, err
+	}
+	n.Scratch = make([]byte, s)
+	out.Data = make([]byte, out.Bytes()+8)[:out.Bytes()]
+	if err := k.Eval(ctx, n); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// ewRandShapes returns two shapes that broadcast, rank ≤ 6.
+func ewRandShapes(rng *rand.Rand) ([]int, []int) {
+	r := rng.IntN(7)
+	out := make([]int, r)
+	for i := range out {
+		out[i] = 1 + rng.IntN(5)
+	}
+	pick := func() []int {
+		k := rng.IntN(r + 1)
+		s := append([]int{}, out[r-k:]...)
+		for i := range s {
+			if rng.IntN(3) == 0 {
+				s[i] = 1
+			}
+		}
+		return s
+	}
+	return pick(), pick()
+}
+
+func ewNumel(s []int) int {
+	n := 1
+	for _, d := range s {
+		n *= d
+	}
+	return n
+}
+
+func ewRandF32(rng *rand.Rand, n int) []float32 {
+	v := make([]float32, n)
+	for i := range v {
+		v[i] = float32(rng.NormFloat64() * 3)
+	}
+	return v
+}
+
+func ewRandI8(rng *rand.Rand, n int) []int8 {
+	v := make([]int8, n)
+	for i := range v {
+		v[i] = int8(rng.IntN(256) - 128)
+	}
+	return v
+}
+
+func TestEwBroadcastFloatMatchesReference(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 1))
+	type opCase struct {
+		op   schema.BuiltinOperator
+		opts any
+		ref  func(a []float32, as []int, b []float32, bs []int) ([]float32, []int)
+	}
+	inf := float32(math.Inf(1))
+	ops := []opCase{
+		{schema.BuiltinOperatorADD, &schema.AddOptionsT{}, func(a []float32, as []int, b []float32, bs []int) ([]float32, []int) {
+			return addRefF32(a, as, b, bs, 1, -inf, inf)
+		}},
+		{schema.BuiltinOperatorADD, &schema.AddOptionsT{FusedActivationFunction: actRelu6}, func(a []float32, as []int, b []float32, bs []int) ([]float32, []int) {
+			return addRefF32(a, as, b, bs, 1, 0, 6)
+		}},
+		{schema.BuiltinOperatorSUB, &schema.SubOptionsT{FusedActivationFunction: actRelu}, func(a []float32, as []int, b []float32, bs []int) ([]float32, []int) {
+			return addRefF32(a, as, b, bs, -1, 0, inf)
+		}},
+		{schema.BuiltinOperatorMUL, &schema.MulOptionsT{FusedActivationFunction: actReluN1To1}, func(a []float32, as []int, b []float32, bs []int) ([]float32, []int) {
+			return mulRefF32(a, as, b, bs, -1, 1)
+		}},
+		{schema.BuiltinOperatorDIV, nil, func(a []float32, as []int, b []float32, bs []int) ([]float32, []int) {
+			return divRefF32(a, as, b, bs, -inf, inf)
+		}},
+		{schema.BuiltinOperatorSQUARED_DIFFERENCE, nil, sqDiffRefF32},
+	}
+	for it := range 300 {
+		as, bs := ewRandShapes(rng)
+		if it%10 == 0 {
+			as = []int{64, 300} // large enough for several chunks
+			bs = []int{300}
+		}
+		a, b := ewRandF32(rng, ewNumel(as)), ewRandF32(rng, ewNumel(bs))
+		oc := ops[it%len(ops)]
+		want, ws := oc.ref(a, as, b, bs)
+		for _, th := range []int{1, 4} {
+			out, err := ewRunNode(t, oc.op, oc.opts, []*Tensor{ewTensor(as, a, 0, 0), ewTensor(bs, b, 0, 0)}, tflite.Float32, 0, 0, th)
+			if err != nil {
+				t.Fatalf("%v %v %v: %v", oc.op, as, bs, err)
+			}
+			if !SameShape(out.Shape, ws) {
+				t.Fatalf("%v %v %v: shape %v, want %v", oc.op, as, bs, out.Shape, ws)
+			}
+			got := out.F32()
+			for i := range want {
+				if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+					t.Fatalf("%v %v %v threads %d: elem %d = %g, want %g", oc.op, as, bs, th, i, got[i], want[i])
+				}
+			}
+		}
+	}
+}
+
+func TestEwBroadcastInt8MatchesReference(t *testing.T) {
+	rng := rand.New(rand.NewPCG(8, 2))
+	for it := range 300 {
+		as, bs := ewRandShapes(rng)
+		if it%10 == 0 {
+			as, bs = []int{2, 1, 9000}, []int{3, 1}
+		}
+		a, b := ewRandI8(rng, ewNumel(as)), ewRandI8(rng, ewNumel(bs))
+		sa, sb, so := 0.01+rng.Float32()*0.2, 0.01+rng.Float32()*0.2, 0.01+rng.Float32()*0.3
+		za, zb, zo := int32(rng.IntN(41)-20), int32(rng.IntN(41)-20), int32(rng.IntN(41)-20)
+		if it%7 == 5 {
+			so = sa / 300 // outside XNNPACK's range: TFLite's fixed-point path
+		}
+		var op schema.BuiltinOperator
+		var opts any
+		var f func(x, y int8) int8
+		nn := &Node{}
+		switch it % 4 {
+		case 0, 1:
+			act, sign := actRelu, int32(1)
+			op, opts = schema.BuiltinOperatorADD, &schema.AddOptionsT{FusedActivationFunction: act}
+			if it%4 == 1 {
+				act, sign = actNone, -1
+				op, opts = schema.BuiltinOperatorSUB, nil
+			}
+			xlo, xhi, _ := ewXNNActRangeI8(nn, act, so, zo)
+			p, ok := newAddQuantParamsXNN(sa, za, sb, zb, so, zo, float32(sign), xlo, xhi)
+			if !ok {
+				lo, hi := ActivationRangeInt8(act, so, zo)
+				p = newAddQuantParams(sa, za, sb, zb, so, zo, sign, lo, hi)
+			}
+			f = p.apply
+		case 2:
+			op, opts = schema.BuiltinOperatorMUL, nil
+			p, ok := newMulQuantParamsXNN(sa, za, sb, zb, so, zo, -128, 127)
+			if !ok {
+				p = newMulQuantParams(sa, za, sb, zb, so, zo, -128, 127)
+			}
+			f = p.apply
+		case 3:
+			op, opts = schema.BuiltinOperatorSQUARED_DIFFERENCE, nil
+			p := newSqDiffQuantParams(sa, za, sb, zb, so, zo)
+			f = p.apply
+		}
+		want, _ := ewRefBinary(a, as, b, bs, f)
+		// The fixed-point result is within one unit of the real value.
+		real, _ := ewRefBinary(a, as, b, bs, func(x, y int8) int8 {
+			fx, fy := float64(sa)*float64(int32(x)-za), float64(sb)*float64(int32(y)-zb)
+			var r float64
+			switch it % 4 {
+			case 0:
+				r = max(fx+fy, 0)
+			case 1:
+				r = fx - fy
+			case 2:
+				r = fx * fy
+			case 3:
+				r = (fx - fy) * (fx - fy)
+			}
+			return int8(max(-128, min(127, math.Round(r/float64(so))+float64(zo))))
+		})
+		for _, th := range []int{1, 3} {
+			out, err := ewRunNode(t, op, opts, []*Tensor{ewTensor(as, a, sa, za), ewTensor(bs, b, sb, zb)}, tflite.Int8, so, zo, th)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := out.I8()
+			for i := range want {
+				if got[i] != want[i] {
+					t.Fatalf("%v %v %v threads %d: elem %d = %d, want %d", op, as, bs, th, i, got[i], want[i])
+				}
+				if d := int(got[i]) - int(real[i]); d > 1 || d < -1 {
+					t.Fatalf("%v: elem %d = %d, real value rounds to %d", op, i, got[i], real[i])
+				}
+			}
+		}
+	}
+}
+
+func TestEwInt32Ops(t *testing.T) {
+	a := ewTensor([]int{2, 3}, []int32{1, -7, 9, 100, -100, 5}, 0, 0)
+	b := ewTensor([]int{3}, []int32{2, 3, -4}, 0, 0)
+	cases := []struct {
+		op   schema.BuiltinOperator
+		opts any
+		want []int32
+	}{
+		{schema.BuiltinOperatorADD, &schema.AddOptionsT{FusedActivationFunction: actRelu}, []int32{3, 0, 5, 102, 0, 1}},
+		{schema.BuiltinOperatorSUB, nil, []int32{-1, -10, 13, 98, -103, 9}},
+		{schema.BuiltinOperatorMUL, &schema.MulOptionsT{FusedActivationFunction: actRelu6}, []int32{2, 0, 0, 6, 0, 0}},
+		{schema.BuiltinOperatorDIV, nil, []int32{0, -2, -2, 50, -33, -1}},
+		{schema.BuiltinOperatorSQUARED_DIFFERENCE, nil, []int32{1, 100, 169, 9604, 10609, 81}},
+	}
+	for _, c := range cases {
+		out, err := ewRunNode(t, c.op, c.opts, []*Tensor{a, b}, tflite.Int32, 0, 0, 2)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, w := range c.want {
+			if out.I32()[i] != w {
+				t.Errorf("%v: got %v, want %v", c.op, out.I32(), c.want)
+				break
+			}
+		}
+	}
+	zero := ewTensor([]int{3}, []int32{2, 0, -4}, 0, 0)
+	if _, err := ewRunNode(t, schema.BuiltinOperatorDIV, nil, []*Tensor{a, zero}, tflite.Int32, 0, 0, 1); err == nil {
+		t.Error("int32 division by zero did not fail")
+	}
+}
+
+func TestEwRejects(t *testing.T) {
+	a := ewTensor([]int{2, 3}, make([]int8, 6), 0.1, 0)
+	b := ewTensor([]int{3}, make([]int8, 3), 0.1, 0)
+	if _, err := ewRunNode(t, schema.BuiltinOperatorDIV, nil, []*Tensor{a, b}, tflite.Int8, 0.1, 0, 1); err == nil {
+		t.Error("int8 DIV accepted")
+	}
+	f := ewTensor([]int{2, 3}, make([]float32, 6), 0, 0)
+	g := ewTensor([]int{2}, make([]float32, 2), 0, 0)
+	if _, err := ewRunNode(t, schema.BuiltinOperatorADD, nil, []*Tensor{f, g}, tflite.Float32, 0, 0, 1); err == nil {
+		t.Error("non-broadcastable shapes accepted")
+	}
+	if _, err := ewRunNode(t, schema.BuiltinOperatorADD, &schema.AddOptionsT{FusedActivationFunction: actTanh}, []*Tensor{f, f}, tflite.Float32, 0, 0, 1); err == nil {
+		t.Error("fused TANH accepted")
+	}
+	big := ewTensor([]int{1, 1, 1, 1, 1, 1, 2}, make([]float32, 2), 0, 0)
+	if _, err := ewRunNode(t, schema.BuiltinOperatorADD, nil, []*Tensor{big, big}, tflite.Float32, 0, 0, 1); err == nil {
+		t.Error("rank 7 accepted")
+	}
+	x := ewTensor([]int{4}, make([]int8, 4), 0.1, 0)
+	if _, err := ewRunNode(t, schema.BuiltinOperatorSOFTMAX, &schema.SoftmaxOptionsT{Beta: 1}, []*Tensor{x}, tflite.Int8, 1.0/256, 0, 1); err == nil {
+		t.Error("int8 SOFTMAX with zero point 0 accepted")
+	}
+	if _, err := ewRunNode(t, schema.BuiltinOperatorLOGISTIC, nil, []*Tensor{x}, tflite.Int8, 1.0/128, -128, 1); err == nil {
+		t.Error("int8 LOGISTIC with scale 1/128 accepted")
+	}
+}
+
+func TestEwBcastMerging(t *testing.T) {
+	var bc ewBcast
+	bc.init([]int{2, 3, 4}, []int{2, 3, 4}, []int{2, 3, 4})
+	if bc.rank != 1 || bc.inner != 24 || bc.rows != 1 {
+		t.Errorf("same shape: %+v", bc)
+	}
+	bc.init([]int{5, 6, 7}, []int{7}, []int{5, 6, 7})
+	if bc.rank != 2 || bc.inner != 7 || bc.rows != 30 || bc.ia != 1 || bc.ib != 1 {
+		t.Errorf("last-axis broadcast: %+v", bc)
+	}
+	bc.init([]int{5, 6, 7}, []int{}, []int{5, 6, 7})
+	if bc.rank != 1 || bc.ib != 0 || bc.rows != 1 {
+		t.Errorf("scalar: %+v", bc)
+	}
+	bc.init([]int{5, 1}, []int{1, 7}, []int{5, 7})
+	if bc.rank != 2 || bc.ia != 0 || bc.ib != 1 {
+		t.Errorf("outer product: %+v", bc)
+	}
+}
+
+// Unary ops ----------------------------------------------------------------
+
+func TestEwUnaryFloat(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 3))
+	x := ewRandF32(rng, 10000)
+	pos := make([]float32, len(x))
+	for i, v := range x {
+		pos[i] = float32(math.Abs(float64(v))) + 1e-3
+	}
+	cases := []struct {
+		op   schema.BuiltinOperator
+		opts any
+		in   []float32
+		f    func(float64) float64
+	}{
+		{schema.BuiltinOperatorRELU, nil, x, func(v float64) float64 { return max(v, 0) }},
+		{schema.BuiltinOperatorRELU6, nil, x, func(v float64) float64 { return min(max(v, 0), 6) }},
+		{schema.BuiltinOperatorLOGISTIC, nil, x, func(v float64) float64 { return 1 / (1 + math.Exp(-v)) }},
+		{schema.BuiltinOperatorTANH, nil, x, math.Tanh},
+		{schema.BuiltinOperatorGELU, nil, x, func(v float64) float64 { return v * 0.5 * (1 + math.Erf(v/math.Sqrt2)) }},
+		{schema.BuiltinOperatorGELU, &schema.GeluOptionsT{Approximate: true}, x, func(v float64) float64 {
+			return 0.5 * v * (1 + math.Tanh(math.Sqrt(2/math.Pi)*(v+0.044715*v*v*v)))
+		}},
+		{schema.BuiltinOperatorSQRT, nil, pos, math.Sqrt},
+		{schema.BuiltinOperatorRSQRT, nil, pos, func(v float64) float64 { return 1 / math.Sqrt(v) }},
+	}
+	for _, c := range cases {
+		for _, th := range []int{1, 3} {
+			out, err := ewRunNode(t, c.op, c.opts, []*Tensor{ewTensor([]int{100, 100}, c.in, 0, 0)}, tflite.Float32, 0, 0, th)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i, v := range c.in {
+				w := c.f(float64(v))
+				if d := math.Abs(float64(out.F32()[i]) - w); d > 1e-6*max(1, math.Abs(w)) {
+					t.Fatalf("%v(%g) = %g, want %g", c.op, v, out.F32()[i], w)
+				}
+			}
+		}
+	}
+}
+
+func TestEwUnaryInt8WithinOneUnit(t *testing.T) {
+	all := make([]int8, 256)
+	for i := range all {
+		all[i] = int8(i - 128)
+	}
+	cases := []struct {
+		op       schema.BuiltinOperator
+		opts     any
+		is       float32
+		iz       int32
+		os       float32
+		oz       int32
+		f        func(float64) float64
+		maxUnits int
+	}{
+		{schema.BuiltinOperatorRELU, nil, 0.05, 3, 0.03, -100, func(v float64) float64 { return max(v, 0) }, 1},
+		{schema.BuiltinOperatorRELU6, nil, 0.05, -10, 0.03, -128, func(v float64) float64 { return min(max(v, 0), 6) }, 1},
+		{schema.BuiltinOperatorLOGISTIC, nil, 0.07, 5, 1.0 / 256, -128, func(v float64) float64 { return 1 / (1 + math.Exp(-v)) }, 1},
+		{schema.BuiltinOperatorTANH, nil, 0.03, -2, 1.0 / 128, 0, math.Tanh, 1},
+		{schema.BuiltinOperatorGELU, nil, 0.04, 10, 0.02, -60, func(v float64) float64 { return v * 0.5 * (1 + math.Erf(v/math.Sqrt2)) }, 1},
+		{schema.BuiltinOperatorGELU, &schema.GeluOptionsT{Approximate: true}, 0.04, 10, 0.02, -60, func(v float64) float64 {
+			return 0.5 * v * (1 + math.Tanh(math.Sqrt(2/math.Pi)*(v+0.044715*v*v*v)))
+		}, 1},
+		{schema.BuiltinOperatorSQRT, nil, 0.05, -128, 0.015, -128, math.Sqrt, 1},
+		{schema.BuiltinOperatorRSQRT, nil, 0.05, -128, 0.02, -128, func(v float64) float64 { return 1 / math.Sqrt(v) }, 1},
+	}
+	for _, c := range cases {
+		out, err := ewRunNode(t, c.op, c.opts, []*Tensor{ewTensor([]int{256}, all, c.is, c.iz)}, tflite.Int8, c.os, c.oz, 2)
+		if err != nil {
+			t.Fatalf("%v: %v", c.op, err)
+		}
+		for i, q := range all {
+			v := float64(c.is) * float64(int32(q)-c.iz)
+			if v == 0 && c.op == schema.BuiltinOperatorRSQRT {
+				continue
+			}
+			w := max(-128, min(127, c.f(v)/float64(c.os)+float64(c.oz)))
+			if d := math.Abs(float64(out.I8()[i]) - w); d > float64(c.maxUnits)+0.5 {
+				t.Errorf("%v(%d → %g) = %d, want ≈ %.2f", c.op, q, v, out.I8()[i], w)
+			}
+		}
+	}
+	// Negative inputs make RSQRT/SQRT fail, as in TFLite.
+	if _, err := ewRunNode(t, schema.BuiltinOperatorRSQRT, nil, []*Tensor{ewTensor([]int{256}, all, 0.1, 0)}, tflite.Int8, 0.1, 0, 1); err == nil {
+		t.Error("RSQRT of negative int8 values did not fail")
+	}
+}
+
+func TestInvSqrtQuantizedMultiplier(t *testing.T) {
+	for v := int32(2); v < 1<<20; v += 1 + v/64 {
+		m, s := invSqrtQuantizedMultiplierExp(v, -1)
+		got := float64(m) / (1 << 31) * math.Pow(2, float64(s))
+		want := 1 / math.Sqrt(float64(v))
+		if math.Abs(got-want) > 1e-5*want { // 5 Newton steps in Q3.28
+			t.Fatalf("invsqrt(%d) = %g (m %d shift %d), want %g", v, got, m, s, want)
+		}
+	}
+}
+
+func TestSoftmax(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 5))
+	x := ewRandF32(rng, 7*33)
+	for _, beta := range []float32{1, 0.5, 2.7} {
+		out, err := ewRunNode(t, schema.BuiltinOperatorSOFTMAX, &schema.SoftmaxOptionsT{Beta: beta}, []*Tensor{ewTensor([]int{7, 33}, x, 0, 0)}, tflite.Float32, 0, 0, 3)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for r := range 7 {
+			row := x[r*33 : (r+1)*33]
+			sum := 0.0
+			for _, v := range row {
+				sum += math.Exp(float64(beta) * float64(v))
+			}
+			for j, v := range row {
+				w := math.Exp(float64(beta)*float64(v)) / sum
+				if d := math.Abs(float64(out.F32()[r*33+j]) - w); d > 1e-7 {
+					t.Fatalf("softmax row %d elem %d = %g, want %g", r, j, out.F32()[r*33+j], w)
+				}
+			}
+		}
+	}
+	q := ewRandI8(rng, 5*40)
+	const is = 0.08
+	out, err := ewRunNode(t, schema.BuiltinOperatorSOFTMAX, &schema.SoftmaxOptionsT{Beta: 1}, []*Tensor{ewTensor([]int{5, 40}, q, is, 3)}, tflite.Int8, 1.0/256, -128, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for r := range 5 {
+		row := q[r*40 : (r+1)*40]
+		sum := 0.0
+		for _, v := range row {
+			sum += math.Exp(is * float64(v))
+		}
+		for j, v := range row {
+			w := max(-128, min(127, 256*math.Exp(is*float64(v))/sum-128))
+			if d := math.Abs(float64(out.I8()[r*40+j]) - w); d > 1 {
+				t.Fatalf("int8 softmax row %d elem %d = %d, want ≈ %.2f", r, j, out.I8()[r*40+j], w)
+			}
+		}
+	}
+}

@@ -1,0 +1,153 @@
+package kernels
+
+import (
+	"math"
+
+	"github.com/lsms-edge/lsms/tflite"
+	"github.com/lsms-edge/lsms/tflite/schema"
+)
+
+// SOFTMAX over the last axis with beta, for float32 and int8.
+//
+// float32: exp(beta·(x−max)) normalised, in float64, rounded once.
+// int8 → int8 is TFLite's optimized kernel (optimized_ops::Softmax with
+// PopulateSoftmaxLookupTable, the path x86 and WebAssembly builds use): a
+// float table of expf(−in_scale·beta·d) for d = max−x, a float32 sum per
+// row, probabilities table·1/(sum·out_scale) rounded half away from zero.
+// As in TFLite the int8 output must have zero point −128 and scale 1/256
+// (within 0.1%).
+
+func init() {
+	Register(schema.BuiltinOperatorSOFTMAX, func() Kernel { return &softmax{} })
+}
+
+type softmax struct {
+	in, out  *Tensor
+	beta     float64
+	depth    int
+	rows     int
+	table    [256]float32
+	outScale float32
+	outZP    int32
+	run      func(lo, hi int)
+}
+
+func (k *softmax) Prepare(ctx *Context, n *Node) (int, error) {
+	if err := CheckInputs(n, 1, 1); err != nil {
+		return 0, err
+	}
+	if err := CheckOutputs(n, 1); err != nil {
+		return 0, err
+	}
+	o, err := Options[schema.SoftmaxOptionsT](n)
+	if err != nil {
+		return 0, err
+	}
+	k.in, k.out = n.Inputs[0], n.Outputs[0]
+	if k.in.Type != k.out.Type {
+		return 0, n.Unsupportedf("input type %v with output type %v", k.in.Type, k.out.Type)
+	}
+	if k.in.Rank() < 1 {
+		return 0, n.Errorf("input %s has rank 0", k.in)
+	}
+	SetShape(k.out, k.in.Shape)
+	k.depth = k.in.Dim(-1)
+	if k.depth > 0 {
+		k.rows = k.in.NumElements() / k.depth
+	}
+	k.beta = float64(o.Beta)
+	switch k.in.Type {
+	case tflite.Float32:
+		k.run = k.evalF32
+	case tflite.Int8:
+		is, _, err := ewQuantParams(n, k.in)
+		if err != nil {
+			return 0, err
+		}
+		os, ozp, err := ewQuantParams(n, k.out)
+		if err != nil {
+			return 0, err
+		}
+		if ozp != -128 || math.Abs(float64(os)-1.0/256) > 0.001/256 {
+			return 0, n.Unsupportedf("int8 output scale %g zero point %d (TFLite requires 1/256 and -128)", os, ozp)
+		}
+		k.outScale, k.outZP = os, ozp
+		softmaxTableI8(is, o.Beta, &k.table)
+		k.run = k.evalI8
+	default:
+		return 0, n.Unsupportedf("type %v (float32 or int8)", k.in.Type)
+	}
+	return 0, nil
+}
+
+// softmaxTableI8 is TFLite's PopulateSoftmaxLookupTable:
+// table[255−d] = expf((−in_scale·beta)·d).
+func softmaxTableI8(inScale, beta float32, table *[256]float32) {
+	scale := -inScale * beta
+	for d := range 256 {
+		table[255-d] = float32(math.Exp(float64(float32(scale * float32(d)))))
+	}
+}
+
+func (k *softmax) Eval(ctx *Context, n *Node) error {
+	if k.rows == 0 {
+		return nil
+	}
+	ctx.Pool.Run(k.rows, max(1, 4096/max(k.depth, 1)), k.run)
+	return nil
+}
+
+func (k *softmax) evalF32(lo, hi int) {
+	in, out := k.in.F32(), k.out.F32()
+	for r := lo; r < hi; r++ {
+		softmaxRowF32(out[r*k.depth:(r+1)*k.depth], in[r*k.depth:(r+1)*k.depth], k.beta)
+	}
+}
+
+func softmaxRowF32(dst, src []float32, beta float64) {
+	dst = dst[:len(src)]
+	m := src[0]
+	for _, x := range src[1:] {
+		m = max(m, x)
+	}
+	// exp once per element, kept in dst as float32 (one extra rounding,
+	// ~1e-7 relative, far inside the tolerance against LiteRT).
+	sum := 0.0
+	for i, x := range src {
+		e := math.Exp(float64(x-m) * beta)
+		sum += e
+		dst[i] = float32(e)
+	}
+	inv := 1 / sum
+	for i, e := range dst {
+		dst[i] = float32(float64(e) * inv)
+	}
+}
+
+func (k *softmax) evalI8(lo, hi int) {
+	in, out := k.in.I8(), k.out.I8()
+	for r := lo; r < hi; r++ {
+		softmaxRowI8(out[r*k.depth:(r+1)*k.depth], in[r*k.depth:(r+1)*k.depth], &k.table, k.outScale, k.outZP)
+	}
+}
+
+// softmaxRowI8 is one row of TFLite's optimized_ops::Softmax for int8.
+func softmaxRowI8(dst, src []int8, table *[256]float32, outScale float32, zp int32) {
+	dst = dst[:len(src)]
+	m := int32(-128)
+	for _, x := range src {
+		m = max(m, int32(x))
+	}
+	// TFLite indexes table + 255 − max by the signed input: 255−(max−x).
+	off := 255 - m
+	var sum float32
+	for _, x := range src {
+		sum += table[uint8(off+int32(x))]
+	}
+	inv := float32(1) / float32(sum*outScale)
+	for i, x := range src {
+		p := float32(table[uint8(off+int32(x))] * inv)
+		q := int32(math.Round(float64(p))) + zp
+		dst[i] = int8(max(-128, min(127, q)))
+	}
+}
