@@ -11,7 +11,7 @@ LSMS      := $(BIN)/lsms
 LITERT    := tools/litert
 GOFLAGS_TEST ?= -count=1
 
-.PHONY: all build test demo deps deps-apt deps-node vet fuzz bench generate clean
+.PHONY: all build test demo deps deps-apt deps-node vet fuzz bench bench-litert generate clean
 
 all: build
 
@@ -55,13 +55,17 @@ vet:
 test: deps vet
 	LSMS_REQUIRE_LITERT=1 $(GO) test $(GOFLAGS_TEST) -timeout 25m ./...
 
-# Each fuzz target for FUZZTIME (default 60s).
+# Every fuzz target of the module for FUZZTIME each (default 60s).
 FUZZTIME ?= 60s
 fuzz:
-	$(GO) test -run '^$$' -fuzz '^FuzzRead$$' -fuzztime $(FUZZTIME) ./tflite/
+	FUZZTIME=$(FUZZTIME) ./scripts/fuzz.sh
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchtime 3x ./runtime/kernels/
+
+# Our interpreter vs LiteRT (TFLite WebAssembly) on LSMS layer shapes.
+bench-litert: deps-node
+	$(GO) run ./internal/layerbench -runs 20
 
 # Regenerate the TFLite flatbuffer bindings (needs flatc 2.0.8: apt-get install flatbuffers-compiler).
 generate:
