@@ -1,0 +1,106 @@
+package main
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/spf13/pflag"
+
+	"github.com/lsms-edge/lsms/tokenizer"
+)
+
+func init() {
+	register(&command{
+		name:    "tokenize",
+		summary: "BERT WordPiece: encode expressions to ids, or build a vocabulary from a corpus",
+		usage:   "--vocab VOCAB [--len T] [--json] TEXT... | --train-vocab CORPUS.txt --size N --out vocab.txt",
+		example: "lsms tokenize --vocab models/vocab.txt --len 32 \"the larger cyst in segment VI\"\nlsms tokenize --train-vocab expressions.txt --size 4000 --out vocab.txt",
+		setup: func(fs *pflag.FlagSet) func([]string, io.Writer, io.Writer) error {
+			vocab := fs.String("vocab", "", "vocab.txt or tokenizer.json (or a folder holding one)")
+			T := fs.Int("len", 32, "token length T: pad/truncate to this many ids, [CLS] and [SEP] included")
+			asJSON := fs.Bool("json", false, "one JSON object per input line: text, ids, mask, tokens, offsets")
+			train := fs.String("train-vocab", "", "build a vocabulary from this corpus (one text per line)")
+			size := fs.Int("size", 4000, "vocabulary size for --train-vocab")
+			minFreq := fs.Int("min-freq", 2, "minimum pair frequency for --train-vocab")
+			out := fs.String("out", "", "output vocab.txt for --train-vocab")
+			return func(args []string, stdout, stderr io.Writer) error {
+				if *train != "" {
+					if *out == "" {
+						return usagef("--train-vocab needs --out")
+					}
+					corpus, err := readLines(*train)
+					if err != nil {
+						return err
+					}
+					toks, err := tokenizer.TrainVocab(corpus, *size, *minFreq)
+					if err != nil {
+						return err
+					}
+					if err := tokenizer.WriteVocab(*out, toks); err != nil {
+						return err
+					}
+					fmt.Fprintf(stdout, "wrote %d tokens from %d texts to %s\n", len(toks), len(corpus), *out)
+					return nil
+				}
+				if *vocab == "" {
+					return usagef("--vocab is required")
+				}
+				tk, err := tokenizer.Load(*vocab)
+				if err != nil {
+					return err
+				}
+				texts := args
+				if len(texts) == 0 || (len(texts) == 1 && texts[0] == "-") {
+					texts = nil
+					sc := bufio.NewScanner(os.Stdin)
+					sc.Buffer(make([]byte, 1<<20), 1<<20)
+					for sc.Scan() {
+						texts = append(texts, sc.Text())
+					}
+					if err := sc.Err(); err != nil {
+						return err
+					}
+				}
+				enc := json.NewEncoder(stdout)
+				for _, text := range texts {
+					e, err := tk.Encode(text, *T)
+					if err != nil {
+						return fmt.Errorf("%q: %w", text, err)
+					}
+					if *asJSON {
+						if err := enc.Encode(map[string]any{"text": text, "ids": e.IDs, "mask": e.Mask, "tokens": e.Tokens, "offsets": e.Offsets, "truncated": e.Truncated}); err != nil {
+							return err
+						}
+						continue
+					}
+					fmt.Fprintf(stdout, "%s\n  tokens: %s\n  ids:    %v\n", text, strings.Join(e.Tokens, " "), e.IDs)
+					if e.Truncated {
+						fmt.Fprintf(stdout, "  (truncated to %d)\n", *T)
+					}
+				}
+				return nil
+			}
+		},
+	})
+}
+
+func readLines(path string) ([]string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	var out []string
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	for sc.Scan() {
+		if l := strings.TrimSpace(sc.Text()); l != "" {
+			out = append(out, l)
+		}
+	}
+	return out, sc.Err()
+}

@@ -1,0 +1,45 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestTokenizeCommand(t *testing.T) {
+	vocab := filepath.Join("..", "..", "tokenizer", "testdata", "vocab.txt")
+	var out, errb bytes.Buffer
+	if code := run([]string{"tokenize", "--vocab", vocab, "--len", "8", "--json", "Tümor in segment VI"}, &out, &errb); code != 0 {
+		t.Fatalf("exit %d: %s", code, errb.String())
+	}
+	var rec struct {
+		IDs    []int32  `json:"ids"`
+		Mask   []int32  `json:"mask"`
+		Tokens []string `json:"tokens"`
+	}
+	if err := json.Unmarshal(out.Bytes(), &rec); err != nil {
+		t.Fatal(err)
+	}
+	if len(rec.IDs) != 8 || rec.Tokens[0] != "[CLS]" || rec.Tokens[1] != "tumor" || rec.Mask[7] != 0 {
+		t.Fatalf("unexpected encoding %+v", rec)
+	}
+
+	dir := t.TempDir()
+	corpus := filepath.Join(dir, "corpus.txt")
+	os.WriteFile(corpus, []byte("the larger cyst\nthe smaller cyst\nthe cyst in segment vi\n"), 0o644)
+	vout := filepath.Join(dir, "vocab.txt")
+	out.Reset()
+	if code := run([]string{"tokenize", "--train-vocab", corpus, "--size", "60", "--min-freq", "1", "--out", vout}, &out, &errb); code != 0 {
+		t.Fatalf("exit %d: %s", code, errb.String())
+	}
+	data, err := os.ReadFile(vout)
+	if err != nil || !strings.HasPrefix(string(data), "[PAD]\n") {
+		t.Fatalf("vocab %q, %v", data, err)
+	}
+	if code := run([]string{"tokenize", "x"}, &out, &errb); code != 2 {
+		t.Fatalf("missing --vocab: exit %d", code)
+	}
+}
