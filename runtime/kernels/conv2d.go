@@ -77,6 +77,14 @@ func convCheckWeightZP(n *Node, w *Tensor) error {
 	return nil
 }
 
+// conv2D runs CONV_2D on the shared GEMM (gemm.go): output pixels are the
+// rows of A, packed panel by panel straight from the input (a 1×1,
+// stride-1 unpadded convolution reads the input rows as they are; others
+// gather each pixel's receptive field, im2col style, into the panel),
+// and the filter [outC][kh][kw][inC] is B, packed once in Prepare when
+// constant. Grouped convolutions run one GEMM per group. For int8 the
+// panel holds raw input values (padding takes the input zero point) and
+// the zero-point term −zp·Σw is folded into the bias per output channel.
 type conv2D struct {
 	g      convGeom
 	isI8   bool

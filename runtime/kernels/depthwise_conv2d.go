@@ -24,7 +24,7 @@ func init() {
 
 const (
 	dwCB  = 8 // input channels per task
-	dwBF  = 4 // float32 outputs per register block
+	dwBF  = 6 // float32 outputs per register block
 	dwBI8 = 8 // int8 outputs per register block (four lane pairs)
 )
 
@@ -287,25 +287,26 @@ func (k *depthwiseConv2D) rowF32(buf []float32, base int, out []float32, c0, nc 
 			for m := range g.depthMul {
 				ch := (c0+c)*g.depthMul + m
 				w := k.wF[ch*k.khkw : (ch+1)*k.khkw]
-				var a0, a1, a2, a3 float32
+				var acc [dwBF]float32
 				if step == dwCB {
-					a0, a1, a2, a3 = dwTapsF32(pc, k.offs, w)
+					acc[0], acc[1], acc[2], acc[3], acc[4], acc[5] = dwTapsF32(pc, k.offs, w)
 				} else {
-					a0, a1, a2, a3 = dwTapsStridedF32(pc, k.offs, w, step)
+					acc[0], acc[1], acc[2], acc[3], acc[4], acc[5] = dwTapsStridedF32(pc, k.offs, w, step)
 				}
 				var bias float32
 				if k.biasF != nil {
 					bias = k.biasF[ch]
 				}
 				if ox+dwBF <= g.outW {
-					oo := o[ch : 3*oc+ch+1]
-					oo[0] = ClampF32(a0+bias, k.lo, k.hi)
-					oo[oc] = ClampF32(a1+bias, k.lo, k.hi)
-					oo[2*oc] = ClampF32(a2+bias, k.lo, k.hi)
-					oo[3*oc] = ClampF32(a3+bias, k.lo, k.hi)
+					oo := o[ch : 5*oc+ch+1]
+					oo[0] = ClampF32(acc[0]+bias, k.lo, k.hi)
+					oo[oc] = ClampF32(acc[1]+bias, k.lo, k.hi)
+					oo[2*oc] = ClampF32(acc[2]+bias, k.lo, k.hi)
+					oo[3*oc] = ClampF32(acc[3]+bias, k.lo, k.hi)
+					oo[4*oc] = ClampF32(acc[4]+bias, k.lo, k.hi)
+					oo[5*oc] = ClampF32(acc[5]+bias, k.lo, k.hi)
 					continue
 				}
-				acc := [dwBF]float32{a0, a1, a2, a3}
 				for j := range g.outW - ox {
 					o[j*oc+ch] = ClampF32(acc[j]+bias, k.lo, k.hi)
 				}
@@ -398,34 +399,38 @@ func (k *depthwiseConv2D) rowI8(buf []int64, base int, out []int8, c0, nc int) {
 // The tap loops are separate functions so that their accumulators get
 // registers of their own (inlined into the row loops they spill).
 
-// dwTapsF32 sums the taps of four outputs dwCB elements apart.
+// dwTapsF32 sums the taps of six outputs dwCB elements apart.
 //
 //go:noinline
-func dwTapsF32(p []float32, offs []int, w []float32) (a0, a1, a2, a3 float32) {
+func dwTapsF32(p []float32, offs []int, w []float32) (a0, a1, a2, a3, a4, a5 float32) {
 	w = w[:len(offs)]
 	for t, off := range offs {
 		wv := w[t]
-		x := p[off : off+3*dwCB+1]
+		x := p[off : off+5*dwCB+1]
 		a0 += x[0] * wv
 		a1 += x[dwCB] * wv
 		a2 += x[2*dwCB] * wv
 		a3 += x[3*dwCB] * wv
+		a4 += x[4*dwCB] * wv
+		a5 += x[5*dwCB] * wv
 	}
 	return
 }
 
-// dwTapsStridedF32 sums the taps of four outputs step elements apart.
+// dwTapsStridedF32 sums the taps of six outputs step elements apart.
 //
 //go:noinline
-func dwTapsStridedF32(p []float32, offs []int, w []float32, step int) (a0, a1, a2, a3 float32) {
+func dwTapsStridedF32(p []float32, offs []int, w []float32, step int) (a0, a1, a2, a3, a4, a5 float32) {
 	w = w[:len(offs)]
 	for t, off := range offs {
 		wv := w[t]
-		x := p[off : off+3*step+1]
+		x := p[off : off+5*step+1]
 		a0 += x[0] * wv
 		a1 += x[step] * wv
 		a2 += x[2*step] * wv
 		a3 += x[3*step] * wv
+		a4 += x[4*step] * wv
+		a5 += x[5*step] * wv
 	}
 	return
 }

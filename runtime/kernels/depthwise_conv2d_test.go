@@ -2,6 +2,7 @@ package kernels
 
 import (
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"testing"
 
@@ -124,5 +125,70 @@ func TestDepthwiseRejects(t *testing.T) {
 	}
 	if _, err := gemmTRun(t, schema.BuiltinOperatorDEPTHWISE_CONV_2D, &schema.DepthwiseConv2DOptionsT{StrideH: 1, StrideW: 1, DepthMultiplier: 2}, []*Tensor{in, w}, out, 1); err != nil {
 		t.Errorf("valid depthwise rejected: %v", err)
+	}
+}
+
+// Kernels up to 21×21 (the LSMS model has 1×21 and 21×1) on inputs
+// smaller and larger than the kernel.
+func TestDepthwiseLargeKernels(t *testing.T) {
+	rng := rand.New(rand.NewPCG(25, 26))
+	for _, k := range [][2]int{{21, 21}, {1, 21}, {21, 1}, {15, 15}} {
+		for _, sz := range [][2]int{{7, 9}, {30, 26}} {
+			for _, s := range []int{1, 2} {
+				for _, pad := range []schema.Padding{schema.PaddingSAME, schema.PaddingVALID} {
+					c := convTCase{pad: pad, act: actNone}
+					g := &c.g
+					g.batch, g.inH, g.inW, g.inC, g.depthMul = 1, sz[0], sz[1], 10, 1
+					g.outC = g.inC
+					g.kh, g.kw, g.sh, g.sw, g.dh, g.dw = k[0], k[1], s, s, 1, 1
+					g.outH = convOutSize(pad, g.inH, g.kh, g.sh, g.dh)
+					g.outW = convOutSize(pad, g.inW, g.kw, g.sw, g.dw)
+					if g.outH <= 0 || g.outW <= 0 {
+						continue
+					}
+					g.padT = convPad(g.inH, g.outH, g.kh, g.sh, g.dh)
+					g.padL = convPad(g.inW, g.outW, g.kw, g.sw, g.dw)
+					name := c.String()
+
+					in := gemmTRandF32(rng, g.inH*g.inW*g.inC, 1)
+					w := gemmTRandF32(rng, g.kh*g.kw*g.outC, 1)
+					bias := gemmTRandF32(rng, g.outC, 1)
+					want := make([]float32, g.outH*g.outW*g.outC)
+					depthwiseRefF32(g, in, w, bias, float32(math.Inf(-1)), float32(math.Inf(1)), want)
+					ins := []*Tensor{
+						gemmTTensor([]int{1, g.inH, g.inW, g.inC}, in, false),
+						gemmTTensor([]int{1, g.kh, g.kw, g.outC}, w, true),
+						gemmTTensor([]int{g.outC}, bias, true),
+					}
+					out, err := gemmTRun(t, schema.BuiltinOperatorDEPTHWISE_CONV_2D, dwTOpts(c), ins, gemmTTensor([]int{1, g.outH, g.outW, g.outC}, []float32{}, false), 2)
+					if err != nil {
+						t.Fatalf("%s: %v", name, err)
+					}
+					gemmTCloseF32(t, name, out.F32(), want, 1e-5)
+
+					inQ := gemmTRandI8(rng, len(in), -128, 127)
+					wQ := gemmTRandI8(rng, len(w), -127, 127)
+					biasQ := gemmTRandI32(rng, g.outC, 20000)
+					scales := make([]float32, g.outC)
+					mult, shift := make([]int32, g.outC), make([]int, g.outC)
+					for i := range scales {
+						scales[i] = 0.001 + 0.01*rng.Float32()
+						mult[i], shift[i] = QuantizeMultiplier(0.02 * float64(scales[i]) / 0.5)
+					}
+					wantQ := make([]int8, len(want))
+					depthwiseRefI8(g, inQ, -7, wQ, biasQ, mult, shift, 3, -128, 127, wantQ)
+					insQ := []*Tensor{
+						gemmTQuant(gemmTTensor([]int{1, g.inH, g.inW, g.inC}, inQ, false), []float32{0.02}, []int32{-7}, 0),
+						gemmTQuant(gemmTTensor([]int{1, g.kh, g.kw, g.outC}, wQ, true), scales, make([]int32, g.outC), 3),
+						gemmTTensor([]int{g.outC}, biasQ, true),
+					}
+					outQ, err := gemmTRun(t, schema.BuiltinOperatorDEPTHWISE_CONV_2D, dwTOpts(c), insQ, gemmTQuant(gemmTTensor([]int{1, g.outH, g.outW, g.outC}, []int8{}, false), []float32{0.5}, []int32{3}, 0), 2)
+					if err != nil {
+						t.Fatalf("%s: %v", name, err)
+					}
+					gemmTEqualI8(t, name, outQ.I8(), wantQ)
+				}
+			}
+		}
 	}
 }

@@ -177,7 +177,7 @@ func gemmPackAI8(dst, src []int8, m0, rows, k, sm, sk int, rowSum *[gemmMR]int32
 	}
 }
 
-// gemmPackA1x1F32 packs gemmMR full contiguous rows of length k (stride k),
+// gemmPackA4F32 packs gemmMR full contiguous rows of length k (stride k),
 // the common case of a 1×1 convolution or a fully connected layer.
 func gemmPackA4F32(dst, src []float32, m0, k int) {
 	kp := gemmPadK(k)
@@ -187,13 +187,10 @@ func gemmPackA4F32(dst, src []float32, m0, k int) {
 	r1 := src[base+k : base+2*k]
 	r2 := src[base+2*k : base+3*k]
 	r3 := src[base+3*k : base+4*k]
-	d := dst
+	r1, r2, r3 = r1[:len(r0)], r2[:len(r0)], r3[:len(r0)]
 	for kk := range r0 {
-		if len(d) < 4 || kk >= len(r1) || kk >= len(r2) || kk >= len(r3) {
-			break
-		}
+		d := dst[kk*gemmMR : kk*gemmMR+gemmMR]
 		d[0], d[1], d[2], d[3] = r0[kk], r1[kk], r2[kk], r3[kk]
-		d = d[4:]
 	}
 	clear(dst[k*gemmMR:])
 }
@@ -207,19 +204,16 @@ func gemmPackA4I8(dst, src []int8, m0, k int, rowSum *[gemmMR]int32) {
 	r1 := src[base+k : base+2*k]
 	r2 := src[base+2*k : base+3*k]
 	r3 := src[base+3*k : base+4*k]
-	d := dst
+	r1, r2, r3 = r1[:len(r0)], r2[:len(r0)], r3[:len(r0)]
 	var s0, s1, s2, s3 int32
 	for kk := range r0 {
-		if len(d) < 4 || kk >= len(r1) || kk >= len(r2) || kk >= len(r3) {
-			break
-		}
 		a0, a1, a2, a3 := r0[kk], r1[kk], r2[kk], r3[kk]
+		d := dst[kk*gemmMR : kk*gemmMR+gemmMR]
 		d[0], d[1], d[2], d[3] = a0, a1, a2, a3
 		s0 += int32(a0)
 		s1 += int32(a1)
 		s2 += int32(a2)
 		s3 += int32(a3)
-		d = d[4:]
 	}
 	clear(dst[k*gemmMR:])
 	if rowSum != nil {
@@ -555,13 +549,6 @@ func gemmI8At(b []byte, off, n int) []int8 {
 	return view[int8](b[off : off+n])
 }
 
-func gemmI32At(b []byte, off, n int) []int32 {
-	if n == 0 {
-		return nil
-	}
-	return view[int32](b[off : off+4*n])
-}
-
 func gemmI64At(b []byte, off, n int) []int64 {
 	if n == 0 {
 		return nil
@@ -612,7 +599,7 @@ type gemmMM struct {
 	aI      []int8
 	bI      []int64
 	cI      []int8
-	colAdd  []int32 // per B matrix, n each
+	colAdd  []int32   // per B matrix, n each
 	mul     []gemmMul // per column
 	zp      int32
 	qlo     int32
