@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -10,6 +11,8 @@ import (
 
 	"github.com/spf13/pflag"
 
+	"github.com/lsms-edge/lsms/synth/dataset"
+	"github.com/lsms-edge/lsms/tflite"
 	"github.com/lsms-edge/lsms/tokenizer"
 )
 
@@ -17,7 +20,7 @@ func init() {
 	register(&command{
 		name:    "tokenize",
 		summary: "BERT WordPiece: encode expressions to ids, or build a vocabulary from a corpus",
-		usage:   "--vocab VOCAB [--len T] [--json] TEXT... | --train-vocab CORPUS.txt --size N --out vocab.txt",
+		usage:   "--vocab VOCAB [--len T] [--json] TEXT... | --train-vocab CORPUS.txt --size N --out vocab.txt | --manifest DIR/manifest.jsonl [--vocab V | --size N --vocab-out V] --out tokens.jsonl",
 		example: "lsms tokenize --vocab models/vocab.txt --len 32 \"the larger cyst in segment VI\"\nlsms tokenize --train-vocab expressions.txt --size 4000 --out vocab.txt",
 		setup: func(fs *pflag.FlagSet) func([]string, io.Writer, io.Writer) error {
 			vocab := fs.String("vocab", "", "vocab.txt or tokenizer.json (or a folder holding one)")
@@ -26,8 +29,16 @@ func init() {
 			train := fs.String("train-vocab", "", "build a vocabulary from this corpus (one text per line)")
 			size := fs.Int("size", 4000, "vocabulary size for --train-vocab")
 			minFreq := fs.Int("min-freq", 2, "minimum pair frequency for --train-vocab")
-			out := fs.String("out", "", "output vocab.txt for --train-vocab")
+			out := fs.String("out", "", "output: vocab.txt for --train-vocab, tokens.jsonl for --manifest")
+			manifest := fs.String("manifest", "", "tokenize every expression of a synth manifest (one output line per record, same order)")
+			vocabOut := fs.String("vocab-out", "", "with --manifest and no --vocab: train a vocabulary on the train split's expressions and write it here")
 			return func(args []string, stdout, stderr io.Writer) error {
+				if *manifest != "" {
+					if *out == "" {
+						return usagef("--manifest needs --out")
+					}
+					return tokenizeManifest(*manifest, *vocab, *vocabOut, *size, *minFreq, *T, *out, stdout)
+				}
 				if *train != "" {
 					if *out == "" {
 						return usagef("--train-vocab needs --out")
@@ -103,4 +114,84 @@ func readLines(path string) ([]string, error) {
 		}
 	}
 	return out, sc.Err()
+}
+
+// tokenizeManifest writes, for each manifest record in order, the token ids
+// and attention mask of each of its expressions, keyed by level: the input
+// the Python training side reads, so both sides use the same ids.
+func tokenizeManifest(path, vocab, vocabOut string, size, minFreq, T int, out string, stdout io.Writer) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	recs, err := dataset.ReadManifest(f)
+	f.Close()
+	if err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	var tk *tokenizer.Tokenizer
+	switch {
+	case vocab != "":
+		if tk, err = tokenizer.Load(vocab); err != nil {
+			return err
+		}
+	case vocabOut != "":
+		var corpus []string
+		for _, r := range recs {
+			if r.Split != "train" {
+				continue
+			}
+			for _, e := range r.Expressions {
+				corpus = append(corpus, e.Text)
+			}
+		}
+		toks, err := tokenizer.TrainVocab(corpus, size, minFreq)
+		if err != nil {
+			return err
+		}
+		if err := tokenizer.WriteVocab(vocabOut, toks); err != nil {
+			return err
+		}
+		if tk, err = tokenizer.FromVocab(toks); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "vocabulary: %d tokens from %d train expressions -> %s\n", len(toks), len(corpus), vocabOut)
+	default:
+		return usagef("--manifest needs --vocab or --vocab-out")
+	}
+	type enc struct {
+		Text string  `json:"text"`
+		IDs  []int32 `json:"ids"`
+		Mask []int32 `json:"mask"`
+	}
+	var buf bytes.Buffer
+	jw := json.NewEncoder(&buf)
+	truncated := 0
+	for i, r := range recs {
+		line := struct {
+			Record   int            `json:"record"`
+			Case     string         `json:"case"`
+			Slice    int            `json:"slice_index"`
+			TargetID int            `json:"target_id"`
+			Levels   map[string]enc `json:"levels"`
+		}{Record: i, Case: r.Case, Slice: r.SliceIndex, TargetID: r.TargetID, Levels: map[string]enc{}}
+		for _, e := range r.Expressions {
+			en, err := tk.Encode(e.Text, T)
+			if err != nil {
+				return fmt.Errorf("record %d %q: %w", i, e.Text, err)
+			}
+			if en.Truncated {
+				truncated++
+			}
+			line.Levels[e.Level] = enc{Text: e.Text, IDs: en.IDs, Mask: en.Mask}
+		}
+		if err := jw.Encode(line); err != nil {
+			return err
+		}
+	}
+	if err := tflite.WriteFileAtomic(out, buf.Bytes()); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "tokenized %d records (T=%d, %d expressions truncated) -> %s\n", len(recs), T, truncated, out)
+	return nil
 }

@@ -43,3 +43,35 @@ func TestTokenizeCommand(t *testing.T) {
 		t.Fatalf("missing --vocab: exit %d", code)
 	}
 }
+
+func TestTokenizeManifest(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "set")
+	var out, errb bytes.Buffer
+	if code := run([]string{"synth", "--out", dir, "--cases", "1", "--seed", "2", "--quiet"}, &out, &errb); code != 0 {
+		t.Fatalf("synth exit %d: %s", code, errb.String())
+	}
+	toks := filepath.Join(dir, "tokens.jsonl")
+	vocab := filepath.Join(dir, "vocab.txt")
+	if code := run([]string{"tokenize", "--manifest", filepath.Join(dir, "manifest.jsonl"), "--size", "300", "--min-freq", "1", "--vocab-out", vocab, "--len", "40", "--out", toks}, &out, &errb); code != 0 {
+		t.Fatalf("tokenize exit %d: %s", code, errb.String())
+	}
+	data, err := os.ReadFile(toks)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(string(data)), "\n")
+	var first struct {
+		Record int `json:"record"`
+		Levels map[string]struct {
+			IDs  []int32 `json:"ids"`
+			Mask []int32 `json:"mask"`
+		} `json:"levels"`
+	}
+	if err := json.Unmarshal([]byte(lines[0]), &first); err != nil {
+		t.Fatal(err)
+	}
+	full, ok := first.Levels["full"]
+	if !ok || len(full.IDs) != 40 || full.IDs[0] != 2 || full.Mask[0] != 1 {
+		t.Fatalf("first record %+v", first)
+	}
+}
