@@ -11,7 +11,7 @@ LSMS      := $(BIN)/lsms
 LITERT    := tools/litert
 GOFLAGS_TEST ?= -count=1
 
-.PHONY: all build test demo deps deps-apt deps-node vet fuzz bench bench-litert generate clean
+.PHONY: train-setup train-test train-smoke data all build test demo deps deps-apt deps-node vet fuzz bench bench-litert generate clean
 
 all: build
 
@@ -52,8 +52,25 @@ vet:
 
 # Every test. LSMS_REQUIRE_LITERT=1 turns a missing LiteRT harness into a
 # failure instead of a skip.
-test: deps vet
+test: deps vet train-test train-smoke
 	LSMS_REQUIRE_LITERT=1 $(GO) test $(GOFLAGS_TEST) -timeout 25m ./...
+
+# --- training (PyTorch from Debian, /usr/bin/python3) -------------------------
+
+train-setup:
+	train/setup.sh
+
+train-test: train-setup
+	/usr/bin/python3 -m unittest discover train
+
+train-smoke: train-setup
+	train/smoke.sh
+
+# The synthetic set and the token ids the training side reads.
+DATA ?= data/refct
+data: build
+	@if [ ! -f $(DATA)/manifest.jsonl ]; then $(LSMS) synth --out $(DATA) --cases 231 --seed 1; fi
+	$(LSMS) tokenize --manifest $(DATA)/manifest.jsonl --size 2000 --vocab-out $(DATA)/vocab.txt --len 48 --out $(DATA)/tokens.jsonl
 
 # Every fuzz target of the module for FUZZTIME each (default 60s).
 FUZZTIME ?= 60s

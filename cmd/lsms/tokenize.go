@@ -159,35 +159,54 @@ func tokenizeManifest(path, vocab, vocabOut string, size, minFreq, T int, out st
 	default:
 		return usagef("--manifest needs --vocab or --vocab-out")
 	}
-	type enc struct {
-		Text string  `json:"text"`
-		IDs  []int32 `json:"ids"`
-		Mask []int32 `json:"mask"`
+	// One line per (record, level): the format train/DESIGN.md describes
+	// ("lsms-token-ids/v1"); "none" is the empty expression.
+	type line struct {
+		Record   int     `json:"record"`
+		Level    string  `json:"level"`
+		IDs      []int32 `json:"ids"`
+		Mask     []int32 `json:"attention_mask"`
+		Case     string  `json:"case"`
+		Slice    int     `json:"slice_index"`
+		TargetID int     `json:"target_id"`
 	}
 	var buf bytes.Buffer
 	jw := json.NewEncoder(&buf)
 	truncated := 0
+	empty, err := tk.Encode("", T)
+	if err != nil {
+		return err
+	}
 	for i, r := range recs {
-		line := struct {
-			Record   int            `json:"record"`
-			Case     string         `json:"case"`
-			Slice    int            `json:"slice_index"`
-			TargetID int            `json:"target_id"`
-			Levels   map[string]enc `json:"levels"`
-		}{Record: i, Case: r.Case, Slice: r.SliceIndex, TargetID: r.TargetID, Levels: map[string]enc{}}
-		for _, e := range r.Expressions {
-			en, err := tk.Encode(e.Text, T)
+		emit := func(level string, e tokenizer.Encoding) error {
+			return jw.Encode(line{Record: i, Level: level, IDs: e.IDs, Mask: e.Mask, Case: r.Case, Slice: r.SliceIndex, TargetID: r.TargetID})
+		}
+		for _, ex := range r.Expressions {
+			en, err := tk.Encode(ex.Text, T)
 			if err != nil {
-				return fmt.Errorf("record %d %q: %w", i, e.Text, err)
+				return fmt.Errorf("record %d %q: %w", i, ex.Text, err)
 			}
 			if en.Truncated {
 				truncated++
 			}
-			line.Levels[e.Level] = enc{Text: e.Text, IDs: en.IDs, Mask: en.Mask}
+			if err := emit(ex.Level, en); err != nil {
+				return err
+			}
 		}
-		if err := jw.Encode(line); err != nil {
+		if err := emit("none", empty); err != nil {
 			return err
 		}
+	}
+	sp := tk.SpecialIDs()
+	meta, err := json.MarshalIndent(map[string]any{
+		"format": "lsms-token-ids/v1", "vocab_size": tk.VocabSize(), "T": T,
+		"pad_id": sp.Pad, "cls_id": sp.Cls, "sep_id": sp.Sep, "unk_id": sp.Unk,
+	}, "", "  ")
+	if err != nil {
+		return err
+	}
+	if err := tflite.WriteFileAtomic(strings.TrimSuffix(out, ".jsonl")+".json", append(meta, '\n')); err != nil {
+		return err
 	}
 	if err := tflite.WriteFileAtomic(out, buf.Bytes()); err != nil {
 		return err

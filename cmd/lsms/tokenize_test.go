@@ -61,17 +61,22 @@ func TestTokenizeManifest(t *testing.T) {
 	}
 	lines := strings.Split(strings.TrimSpace(string(data)), "\n")
 	var first struct {
-		Record int `json:"record"`
-		Levels map[string]struct {
-			IDs  []int32 `json:"ids"`
-			Mask []int32 `json:"mask"`
-		} `json:"levels"`
+		Record int     `json:"record"`
+		Level  string  `json:"level"`
+		IDs    []int32 `json:"ids"`
+		Mask   []int32 `json:"attention_mask"`
 	}
 	if err := json.Unmarshal([]byte(lines[0]), &first); err != nil {
 		t.Fatal(err)
 	}
-	full, ok := first.Levels["full"]
-	if !ok || len(full.IDs) != 40 || full.IDs[0] != 2 || full.Mask[0] != 1 {
-		t.Fatalf("first record %+v", first)
+	if first.Record != 0 || first.Level == "" || len(first.IDs) != 40 || first.IDs[0] != 2 || first.Mask[0] != 1 {
+		t.Fatalf("first line %+v", first)
+	}
+	if !strings.Contains(string(data), `"level":"none","ids":[2,3,0`) {
+		t.Error("no empty-expression (none) lines")
+	}
+	meta, err := os.ReadFile(filepath.Join(dir, "tokens.json"))
+	if err != nil || !strings.Contains(string(meta), `"format": "lsms-token-ids/v1"`) {
+		t.Fatalf("tokens.json %s %v", meta, err)
 	}
 }

@@ -1,0 +1,85 @@
+"""Evaluate LSMS: Dice and mIoU per text level, as a markdown table.
+
+    python3 -m train.eval --model CKPT_DIR/last.pt|DIR/lsms.safetensors \\
+        --data DIR [--split val] [--size 192] [--levels full,half,quarter,none] \\
+        [--out results.md]
+
+Per image: logits are resized (bilinear) to the slice's own size, sigmoid >
+0.5 gives the prediction, Dice = 2|P∩G|/(|P|+|G|) and IoU = |P∩G|/|P∪G|
+(both 1 when P and G are empty). Dice and mIoU are the means over images.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+import torch
+import torch.nn.functional as F
+
+from .export import load_any
+from .lsms.data import LEVELS, SegDataset, load_split
+from .lsms.losses import dice_iou
+
+
+@torch.no_grad()
+def evaluate(model, items, size: int, batch: int = 8, threshold: float = 0.5, device="cpu"):
+    ds = SegDataset(items, size, keep_full=True)
+    dices, ious = [], []
+    for s in range(0, len(ds), batch):
+        xs = [ds[i] for i in range(s, min(len(ds), s + batch))]
+        img = torch.stack([x["image"] for x in xs]).to(device)
+        ids = torch.stack([x["ids"] for x in xs]).to(device)
+        attn = torch.stack([x["attn"] for x in xs]).to(device)
+        logits = model(img, ids, attn).float().cpu()
+        for k, x in enumerate(xs):
+            gt = x["mask_full"]
+            lg = logits[k:k + 1]
+            if lg.shape[-2:] != gt.shape[-2:]:
+                lg = F.interpolate(lg, size=gt.shape[-2:], mode="bilinear", align_corners=False)
+            pred = (torch.sigmoid(lg) > threshold).float()
+            d, i = dice_iou(pred, gt[None])
+            dices.append(float(d))
+            ious.append(float(i))
+    n = len(dices)
+    return {"n": n, "dice": sum(dices) / max(1, n), "miou": sum(ious) / max(1, n)}
+
+
+def table(rows, title: str) -> str:
+    out = [f"### {title}", "", "| text level | images | Dice (%) | mIoU (%) |", "|---|---|---|---|"]
+    for lv, r in rows:
+        out.append(f"| {lv} | {r['n']} | {100 * r['dice']:.2f} | {100 * r['miou']:.2f} |")
+    return "\n".join(out) + "\n"
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--model", required=True, help="checkpoint .pt or export .safetensors")
+    ap.add_argument("--data", required=True)
+    ap.add_argument("--split", default="val")
+    ap.add_argument("--size", type=int, default=192)
+    ap.add_argument("--levels", default=",".join(LEVELS))
+    ap.add_argument("--batch", type=int, default=8)
+    ap.add_argument("--threshold", type=float, default=0.5)
+    ap.add_argument("--out", default="", help="markdown file (default: stdout only)")
+    a = ap.parse_args(argv)
+    device = "cuda" if torch.cuda.is_available() else "cpu"
+    model = load_any(a.model).to(device)
+    rows = []
+    for lv in [s for s in a.levels.split(",") if s]:
+        if lv not in LEVELS:
+            sys.exit(f"unknown level {lv!r}")
+        items = load_split(a.data, a.split, [lv])
+        if items:
+            rows.append((lv, evaluate(model, items, a.size, a.batch, a.threshold, device)))
+    md = table(rows, f"{os.path.basename(a.model)} on {a.data} ({a.split}, {a.size}x{a.size}, "
+                     f"threshold {a.threshold})")
+    print(md, end="")
+    if a.out:
+        with open(a.out, "w") as f:
+            f.write(md)
+
+
+if __name__ == "__main__":
+    main()

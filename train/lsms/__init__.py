@@ -1,0 +1,1 @@
+"""LSMS model, text encoder, data, losses, metrics, safetensors export."""

@@ -1,0 +1,224 @@
+import json
+import os
+import struct
+import tempfile
+import unittest
+
+import numpy as np
+import torch
+
+from train.lsms import safetensors as st
+from train.lsms.data import LEVELS, SegDataset, load_split, write_fallback_set
+from train.lsms.losses import bce_dice_loss, dice_iou
+from train.lsms.text import BertConfig, BertModel, load_hf_bert, save_hf_bert
+
+
+class SafetensorsTest(unittest.TestCase):
+    def test_round_trip_all_dtypes(self):
+        g = torch.Generator().manual_seed(0)
+        ts = {
+            "f32": torch.randn(3, 5, generator=g),
+            "f64": torch.randn(2, generator=g).double(),
+            "f16": torch.randn(4, 1, generator=g).half(),
+            "bf16": torch.randn(7, generator=g).bfloat16(),
+            "i64": torch.arange(-3, 3),
+            "i32": torch.arange(5, dtype=torch.int32),
+            "i16": torch.tensor([-32768, 32767], dtype=torch.int16),
+            "i8": torch.tensor([-5, 7], dtype=torch.int8),
+            "u8": torch.tensor([0, 255], dtype=torch.uint8),
+            "bool": torch.tensor([True, False, True]),
+            "scalar": torch.tensor(3.5),
+            "empty": torch.zeros(0, 4),
+            "noncontig": torch.randn(4, 6, generator=g).t(),
+        }
+        with tempfile.TemporaryDirectory() as d:
+            p = os.path.join(d, "x.safetensors")
+            st.save_file(ts, p, metadata={"k": "v"})
+            with open(p, "rb") as f:
+                raw = f.read()
+            n = struct.unpack("<Q", raw[:8])[0]
+            self.assertEqual((8 + n) % 8, 0)
+            got, meta = st.load_file_with_metadata(p)
+        self.assertEqual(meta, {"k": "v"})
+        self.assertEqual(set(got), set(ts))
+        for k, v in ts.items():
+            self.assertEqual(got[k].dtype, v.dtype, k)
+            self.assertEqual(tuple(got[k].shape), tuple(v.shape), k)
+            self.assertTrue(torch.equal(got[k], v), k)
+
+    def test_known_bytes(self):
+        # hand-built file per the format: {"a": F32 [2] = [1.0, -2.0]}
+        header = b'{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}}'
+        header += b" " * ((8 - (8 + len(header)) % 8) % 8)
+        blob = struct.pack("<Q", len(header)) + header + struct.pack("<2f", 1.0, -2.0)
+        got, _ = st.deserialize(blob)
+        self.assertTrue(torch.equal(got["a"], torch.tensor([1.0, -2.0])))
+        self.assertEqual(st.serialize({"a": torch.tensor([1.0, -2.0])}), blob)
+
+    def test_rejects_bad_files(self):
+        good = st.serialize({"a": torch.zeros(2), "b": torch.ones(3)})
+        with self.assertRaises(ValueError):
+            st.deserialize(good[:-1])  # truncated
+        with self.assertRaises(ValueError):
+            st.deserialize(good + b"\0")  # trailing bytes
+        with self.assertRaises(ValueError):
+            st.deserialize(struct.pack("<Q", 1 << 40) + good[8:])
+        hdr = b'{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"b":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}}'
+        with self.assertRaises(ValueError):  # overlap
+            st.deserialize(struct.pack("<Q", len(hdr)) + hdr + b"\0" * 8)
+
+
+class BertLoaderTest(unittest.TestCase):
+    def _model(self):
+        torch.manual_seed(0)
+        cfg = BertConfig(vocab_size=40, hidden_size=16, num_hidden_layers=2, num_attention_heads=2,
+                         intermediate_size=32, max_position_embeddings=20)
+        return BertModel(cfg).eval()
+
+    def test_round_trip_both_formats(self):
+        m = self._model()
+        ids = torch.tensor([[2, 5, 6, 7, 3, 0, 0]])
+        attn = (ids != 0).long()
+        ref = m(ids, attn)
+        for fmt in ("safetensors", "bin"):
+            with tempfile.TemporaryDirectory() as d:
+                save_hf_bert(m, d, fmt)
+                names = set(os.listdir(d))
+                self.assertIn("config.json", names)
+                self.assertIn("model.safetensors" if fmt == "safetensors" else "pytorch_model.bin", names)
+                got = load_hf_bert(d).eval()
+            self.assertTrue(torch.equal(got(ids, attn), ref), fmt)
+
+    def test_hf_key_names_old_style_and_extras(self):
+        m = self._model()
+        sd = {}
+        for k, v in m.state_dict().items():
+            k = k.replace("LayerNorm.weight", "LayerNorm.gamma").replace("LayerNorm.bias", "LayerNorm.beta")
+            sd["bert." + k] = v
+        sd["bert.embeddings.position_ids"] = torch.arange(20)[None]
+        sd["bert.pooler.dense.weight"] = torch.zeros(16, 16)
+        sd["cls.predictions.bias"] = torch.zeros(40)
+        self.assertIn("bert.encoder.layer.1.attention.self.query.weight", sd)
+        self.assertIn("bert.encoder.layer.0.output.LayerNorm.gamma", sd)
+        with tempfile.TemporaryDirectory() as d:
+            with open(os.path.join(d, "config.json"), "w") as f:
+                json.dump({"model_type": "bert", "vocab_size": 40, "hidden_size": 16, "num_hidden_layers": 2,
+                           "num_attention_heads": 2, "intermediate_size": 32, "hidden_act": "gelu",
+                           "max_position_embeddings": 20, "type_vocab_size": 2}, f)
+            torch.save(sd, os.path.join(d, "pytorch_model.bin"))
+            got = load_hf_bert(d).eval()
+        ids = torch.tensor([[2, 5, 3]])
+        self.assertTrue(torch.equal(got(ids, torch.ones_like(ids)), m(ids, torch.ones_like(ids))))
+
+    def test_missing_weights_fail(self):
+        m = self._model()
+        with tempfile.TemporaryDirectory() as d:
+            save_hf_bert(m, d)
+            t = st.load_file(os.path.join(d, "model.safetensors"))
+            del t["bert.encoder.layer.1.output.dense.weight"]
+            st.save_file(t, os.path.join(d, "model.safetensors"))
+            with self.assertRaises(ValueError):
+                load_hf_bert(d)
+
+
+class DataTest(unittest.TestCase):
+    def test_fallback_set_and_loader(self):
+        with tempfile.TemporaryDirectory() as d:
+            write_fallback_set(d, 4, size=40, seed=5, T=12, val_fraction=0.25)
+            items = load_split(d, "train", LEVELS)
+            self.assertEqual(len(items), 3 * 4)
+            none = [it for it in items if it.level == "none"]
+            self.assertTrue(all(list(it.ids[:3]) == [2, 3, 0] and it.attn.sum() == 2 for it in none))
+            self.assertEqual(items[0].hu.dtype, np.int16)
+            ds = SegDataset(items, 32, keep_full=True)
+            x = ds[0]
+            self.assertEqual(tuple(x["image"].shape), (1, 32, 32))
+            self.assertEqual(tuple(x["mask_full"].shape), (1, 40, 40))
+            self.assertTrue(0 <= float(x["image"].min()) <= float(x["image"].max()) <= 1)
+            self.assertEqual(set(x["mask"].unique().tolist()) <= {0.0, 1.0}, True)
+            self.assertGreater(float(x["mask"].sum()), 0)
+
+    def test_in_memory_items(self):
+        from train.lsms.data import Item
+        hu = np.full((20, 30), -1000, np.int16)
+        m = np.zeros((20, 30), np.uint8)
+        m[5:10, 5:10] = 1
+        ds = SegDataset([Item(hu, m, np.array([2, 9, 3, 0]), np.array([1, 1, 1, 0]))], 16)
+        x = ds[0]
+        self.assertEqual(float(x["image"].max()), 0.0)  # -1000 HU clipped to the window floor
+        self.assertEqual(x["ids"].dtype, torch.long)
+
+
+class ExportTest(unittest.TestCase):
+    def test_export_round_trip_with_bn_stats(self):
+        from train.export import export, load_exported
+        from train.lsms.model import LSMS, get_config
+        torch.manual_seed(0)
+        from train.tests.test_model import calibrated
+        m = calibrated(LSMS(get_config("edge", vocab_size=30)), vocab=30)
+        with tempfile.TemporaryDirectory() as d:
+            sp, jp = export(m, d, "lsms", 64, 6)
+            tensors = st.load_file(sp)
+            with open(jp) as f:
+                desc = json.load(f)
+            got = load_exported(sp).eval()
+        rv = "vision.stages.0.down.bn1.running_var"
+        self.assertIn(rv, tensors)
+        self.assertFalse(torch.equal(tensors[rv], torch.ones_like(tensors[rv])))  # real statistics
+        self.assertNotIn("vision.stages.0.down.bn1.num_batches_tracked", tensors)
+        self.assertEqual(desc["model"]["nmf_steps"], m.cfg.nmf_steps)
+        self.assertEqual(desc["model"]["text"]["hidden_size"], m.cfg.text.hidden_size)
+        self.assertEqual(set(desc["tensors"]), set(tensors))
+        x = torch.rand(1, 1, 64, 64)
+        ids = torch.tensor([[2, 5, 9, 3, 0, 0]])
+        with torch.no_grad():
+            a = m(x, ids, (ids != 0).long())
+            self.assertTrue(torch.isfinite(a).all())
+            self.assertTrue(torch.equal(a, got(x, ids, (ids != 0).long())))
+
+
+class TrainUtilTest(unittest.TestCase):
+    def test_epoch_batches_shard_and_repeat(self):
+        from train.train import epoch_batches
+        a = epoch_batches(10, 3, seed=1, epoch=0, rank=0, world=1)
+        self.assertEqual(sorted(i for b in a for i in b), list(range(10)))
+        self.assertEqual(a, epoch_batches(10, 3, seed=1, epoch=0, rank=0, world=1))
+        self.assertNotEqual(a, epoch_batches(10, 3, seed=1, epoch=1, rank=0, world=1))
+        r0 = epoch_batches(10, 2, 1, 0, 0, 4)
+        r1 = epoch_batches(10, 2, 1, 0, 1, 4)
+        self.assertEqual(sum(len(b) for b in r0), sum(len(b) for b in r1))
+        allidx = set(i for r in range(4) for b in epoch_batches(10, 2, 1, 0, r, 4) for i in b)
+        self.assertEqual(allidx, set(range(10)))
+        d = epoch_batches(10, 3, 1, 0, 0, 1, drop_last=True)
+        self.assertEqual([len(b) for b in d], [3, 3, 3])
+        self.assertEqual([len(b) for b in epoch_batches(2, 3, 1, 0, 0, 1, drop_last=True)], [2])
+
+    def test_poly_schedule(self):
+        from train.train import poly_lambda
+        f = poly_lambda(100, 0.9, 0)
+        self.assertEqual(f(0), 1.0)
+        self.assertAlmostEqual(f(50), 0.5 ** 0.9)
+        self.assertEqual(f(100), 0.0)
+
+
+class LossTest(unittest.TestCase):
+    def test_metrics(self):
+        p = torch.tensor([[1, 1, 0, 0]])
+        g = torch.tensor([[1, 0, 0, 0]])
+        d, i = dice_iou(p, g)
+        self.assertAlmostEqual(float(d), 2 / 3, places=6)
+        self.assertAlmostEqual(float(i), 1 / 2, places=6)
+        d, i = dice_iou(torch.zeros(1, 4), torch.zeros(1, 4))
+        self.assertEqual((float(d), float(i)), (1.0, 1.0))
+
+    def test_loss_decreases_toward_target(self):
+        t = torch.zeros(1, 1, 4, 4)
+        t[..., :2, :2] = 1
+        good, _, _ = bce_dice_loss(t * 20 - 10, t)
+        bad, _, _ = bce_dice_loss(-(t * 20 - 10), t)
+        self.assertLess(float(good), 0.01)
+        self.assertGreater(float(bad), 1.0)
+
+
+if __name__ == "__main__":
+    unittest.main()

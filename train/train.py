@@ -1,0 +1,271 @@
+"""Train LSMS.
+
+    python3 -m train.train --config edge --data DIR --size 192 --batch 8 \\
+        --epochs N --out CKPT_DIR [--resume] [--bert HF_DIR]
+
+AdamW (weight decay 0.01), polynomial LR decay (power 0.9) per step, BCE +
+Dice loss, seeded; checkpoints CKPT_DIR/last.pt hold model, optimizer,
+scheduler, epoch/step and every RNG state, written atomically; --resume
+continues from last.pt exactly where it stopped (same batches, same RNG).
+Under torchrun (WORLD_SIZE > 1) it runs DistributedDataParallel, each rank
+on its own shard of every epoch's permutation; rank 0 logs and saves.
+Progress lines go to stdout and CKPT_DIR/log.jsonl.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import math
+import os
+import random
+import signal
+import sys
+import time
+
+import numpy as np
+import torch
+import torch.distributed as dist
+
+from .lsms.data import LEVELS, SegDataset, load_split
+from .lsms.losses import bce_dice_loss
+from .lsms.model import LSMS, LSMSConfig, get_config
+from .lsms.safetensors import atomic_write
+from .lsms.text import BertConfig, load_hf_bert
+
+
+def parse_args(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--config", default="edge", help="paper | tiny | edge")
+    ap.add_argument("--data", required=True, help="dataset directory (manifest.jsonl + tokens.jsonl)")
+    ap.add_argument("--split", default="train", help="manifest split to train on ('all' for every record)")
+    ap.add_argument("--levels", default="full,half,quarter", help="text levels to train on")
+    ap.add_argument("--size", type=int, default=192)
+    ap.add_argument("--batch", type=int, default=8, help="per-process batch size")
+    ap.add_argument("--epochs", type=int, default=1)
+    ap.add_argument("--max-steps", type=int, default=0, help="stop after this many steps (0: epochs)")
+    ap.add_argument("--lr", type=float, default=5e-4)
+    ap.add_argument("--weight-decay", type=float, default=0.01)
+    ap.add_argument("--power", type=float, default=0.9, help="polynomial decay power")
+    ap.add_argument("--warmup", type=int, default=0, help="linear warm-up steps")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--out", required=True, help="checkpoint directory")
+    ap.add_argument("--resume", action="store_true", help="continue from OUT/last.pt")
+    ap.add_argument("--save-every", type=int, default=0, help="checkpoint every N steps (0: every epoch)")
+    ap.add_argument("--log-every", type=int, default=1)
+    ap.add_argument("--bert", default="", help="HF BERT directory to initialise the text encoder")
+    ap.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: all cores)")
+    ap.add_argument("--device", default="auto", help="auto | cpu | cuda")
+    ap.add_argument("--die-at-step", type=int, default=0, help=argparse.SUPPRESS)  # tests: SIGKILL itself
+    return ap.parse_args(argv)
+
+
+# --------------------------------------------------------------------------
+
+
+def rng_state(device):
+    s = {"python": random.getstate(), "numpy": np.random.get_state(), "torch": torch.get_rng_state()}
+    if device.type == "cuda":
+        s["cuda"] = torch.cuda.get_rng_state(device)
+    return s
+
+
+def set_rng_state(s, device):
+    random.setstate(s["python"])
+    np.random.set_state(s["numpy"])
+    torch.set_rng_state(s["torch"])
+    if device.type == "cuda" and "cuda" in s:
+        torch.cuda.set_rng_state(s["cuda"], device)
+
+
+def seed_all(seed: int):
+    random.seed(seed)
+    np.random.seed(seed % (2 ** 32))
+    torch.manual_seed(seed)
+
+
+def epoch_batches(n: int, batch: int, seed: int, epoch: int, rank: int, world: int,
+                  drop_last: bool = False):
+    """This rank's batches of one epoch: a seeded permutation, padded to a
+    multiple of world (wrapping around), then sharded rank::world. With
+    drop_last an incomplete last batch is dropped (kept when it is the only
+    one): a changing batch shape costs oneDNN a re-plan every epoch."""
+    g = torch.Generator()
+    g.manual_seed(seed * 1000003 + epoch)
+    perm = torch.randperm(n, generator=g).tolist()
+    if world > 1 and len(perm) % world:
+        perm += perm[: world - len(perm) % world]
+    mine = perm[rank::world]
+    out = [mine[i:i + batch] for i in range(0, len(mine), batch)]
+    if drop_last and len(out) > 1 and len(out[-1]) < batch:
+        out.pop()
+    return out
+
+
+def collate(ds, idx, device):
+    xs = [ds[i] for i in idx]
+    return {k: torch.stack([x[k] for x in xs]).to(device) for k in ("image", "mask", "ids", "attn")}
+
+
+def poly_lambda(total: int, power: float, warmup: int):
+    def f(step):
+        if warmup and step < warmup:
+            return (step + 1) / warmup
+        return max(0.0, 1.0 - step / max(1, total)) ** power
+    return f
+
+
+def save_checkpoint(path, model, opt, sched, cfg, args, epoch, step, device):
+    state = {
+        "model": model.state_dict(), "optimizer": opt.state_dict(), "scheduler": sched.state_dict(),
+        "epoch": epoch, "step": step, "rng": rng_state(device), "config": cfg.to_dict(),
+        "args": vars(args), "format": "lsms-ckpt/v1",
+    }
+    buf = io.BytesIO()
+    torch.save(state, buf)
+    atomic_write(path, buf.getvalue())
+
+
+def build_config(args) -> LSMSConfig:
+    """Named config; the text encoder's vocabulary and [PAD] id come from the
+    data's tokens.json, or everything text-side from --bert's config.json."""
+    cfg = get_config(args.config)
+    if args.bert:
+        with open(os.path.join(args.bert, "config.json")) as f:
+            cfg.text = BertConfig.from_hf(json.load(f))
+        cfg.text_dim = cfg.text.hidden_size
+    else:
+        with open(os.path.join(args.data, "tokens.json")) as f:
+            meta = json.load(f)
+        cfg.text.vocab_size = int(meta["vocab_size"])
+        cfg.text.pad_token_id = int(meta.get("pad_id", 0))
+    return cfg
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    rank = int(os.environ.get("RANK", "0"))
+    local_rank = int(os.environ.get("LOCAL_RANK", "0"))
+    if args.device == "auto":
+        dev_type = "cuda" if torch.cuda.is_available() else "cpu"
+    else:
+        dev_type = args.device
+    device = torch.device(dev_type, local_rank) if dev_type == "cuda" else torch.device("cpu")
+    if dev_type == "cuda":
+        torch.cuda.set_device(device)
+    if world > 1:
+        dist.init_process_group("nccl" if dev_type == "cuda" else "gloo")
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    main_proc = rank == 0
+
+    def log(rec):
+        if not main_proc:
+            return
+        line = " ".join(f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}" for k, v in rec.items())
+        print(line, flush=True)
+        with open(os.path.join(args.out, "log.jsonl"), "a") as f:
+            f.write(json.dumps(rec) + "\n")
+
+    os.makedirs(args.out, exist_ok=True)
+    levels = [s for s in args.levels.split(",") if s]
+    for lv in levels:
+        if lv not in LEVELS:
+            sys.exit(f"unknown level {lv!r} (one of {', '.join(LEVELS)})")
+    items = load_split(args.data, args.split, levels)
+    if not items:
+        sys.exit(f"{args.data}: no records in split {args.split!r} at levels {levels}")
+    ds = SegDataset(items, args.size)
+
+    ckpt_path = os.path.join(args.out, "last.pt")
+    resume = None
+    if args.resume:
+        if not os.path.exists(ckpt_path):
+            sys.exit(f"--resume: {ckpt_path} does not exist")
+        resume = torch.load(ckpt_path, map_location="cpu")
+        cfg = LSMSConfig.from_dict(resume["config"])
+    else:
+        cfg = build_config(args)
+    if max(int(x.max()) for x in (it.ids for it in items)) >= cfg.text.vocab_size:
+        sys.exit("token ids exceed the text encoder's vocabulary")
+    if max(len(it.ids) for it in items) > cfg.text.max_position_embeddings:
+        sys.exit(f"token length T exceeds max_position_embeddings={cfg.text.max_position_embeddings}")
+
+    seed_all(args.seed + rank)
+    model = LSMS(cfg)
+    if args.bert and resume is None:
+        model.text.load_state_dict(load_hf_bert(args.bert).state_dict())
+    model.to(device)
+    if world > 1 and dev_type == "cuda":
+        model = torch.nn.SyncBatchNorm.convert_sync_batchnorm(model)
+    net = model
+    if world > 1:
+        net = torch.nn.parallel.DistributedDataParallel(
+            model, device_ids=[local_rank] if dev_type == "cuda" else None)
+
+    decay, no_decay = [], []
+    for n, p in model.named_parameters():
+        (no_decay if p.ndim <= 1 or "norm" in n.lower() or "embeddings" in n else decay).append(p)
+    opt = torch.optim.AdamW([{"params": decay, "weight_decay": args.weight_decay},
+                             {"params": no_decay, "weight_decay": 0.0}], lr=args.lr)
+    spe = len(epoch_batches(len(ds), args.batch, args.seed, 0, rank, world, True))
+    total = args.max_steps if args.max_steps else args.epochs * spe
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, poly_lambda(total, args.power, args.warmup))
+
+    step = 0
+    if resume is not None:
+        model.load_state_dict(resume["model"])
+        opt.load_state_dict(resume["optimizer"])
+        sched.load_state_dict(resume["scheduler"])
+        step = int(resume["step"])
+        set_rng_state(resume["rng"], device)
+        log({"event": "resume", "step": step, "epoch": int(resume["epoch"]), "from": ckpt_path})
+        del resume
+    else:
+        log({"event": "start", "config": cfg.name, "records": len(ds), "steps_per_epoch": spe,
+             "total_steps": total, "params": sum(p.numel() for p in model.parameters()),
+             "world": world, "device": str(device), "threads": torch.get_num_threads()})
+
+    model.train()
+    epoch = step // spe
+    t_last = time.perf_counter()
+    done = step >= total
+    while not done:
+        batches = epoch_batches(len(ds), args.batch, args.seed, epoch, rank, world, True)
+        for bi in range(step - epoch * spe, len(batches)):
+            b = collate(ds, batches[bi], device)
+            logits = net(b["image"], b["ids"], b["attn"])
+            loss, bce, dice = bce_dice_loss(logits, b["mask"])
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            sched.step()
+            step += 1
+            if step % args.log_every == 0 or step == total:
+                now = time.perf_counter()
+                log({"step": step, "epoch": epoch, "loss": float(loss), "bce": float(bce),
+                     "dice_loss": float(dice), "lr": float(opt.param_groups[0]["lr"]),
+                     "s_per_step": (now - t_last) / args.log_every})
+                t_last = now
+            end_of_epoch = bi == len(batches) - 1
+            save = (args.save_every and step % args.save_every == 0) or \
+                   (not args.save_every and end_of_epoch) or step == total
+            if save and main_proc:
+                save_checkpoint(ckpt_path, model, opt, sched, cfg, args,
+                                epoch + (1 if end_of_epoch else 0), step, device)
+            if args.die_at_step and step == args.die_at_step:
+                sys.stdout.flush()
+                os.kill(os.getpid(), signal.SIGKILL)
+            if step >= total:
+                done = True
+                break
+        epoch += 1
+    log({"event": "done", "step": step})
+    if world > 1:
+        dist.destroy_process_group()
+
+
+if __name__ == "__main__":
+    main()
