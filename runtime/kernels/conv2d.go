@@ -99,7 +99,10 @@ type conv2D struct {
 	biasF  []float32
 	lo, hi float32
 
+	zeroF []float32 // kw·filterC zeros (im2col padding)
+
 	// int8
+	padI8  []int8 // kw·filterC copies of the input zero point (im2col padding)
 	bI     []int64
 	colSum []int32
 	q      gemmQuant
@@ -180,8 +183,12 @@ func (k *conv2D) Prepare(ctx *Context, n *Node) (int, error) {
 			return 0, err
 		}
 		k.inZP = in.ZeroPoint[0]
+		k.padI8 = make([]int8, g.kw*g.filterC)
+		for i := range k.padI8 {
+			k.padI8[i] = int8(k.inZP)
+		}
 		lo, hi := ActivationRangeInt8(o.FusedActivationFunction, out.Scale[0], out.ZeroPoint[0])
-		k.q = gemmQuant{colAdd: make([]int32, g.outC), mul: gemmMakeMuls(mult, shift), zp: out.ZeroPoint[0], lo: lo, hi: hi}
+		k.q = gemmNewQuant(make([]int32, g.outC), gemmMakeMuls(mult, shift), out.ZeroPoint[0], lo, hi)
 		k.colSum = make([]int32, g.outC)
 		k.bI = make([]int64, g.groups*gemmPackedBSizeI8(g.outCPerGroup, g.kPerGroup))
 		if k.wConst && k.bConst {
@@ -191,6 +198,7 @@ func (k *conv2D) Prepare(ctx *Context, n *Node) (int, error) {
 		k.run = k.runI8
 	} else {
 		k.lo, k.hi, _ = ActivationRangeFloat(o.FusedActivationFunction)
+		k.zeroF = make([]float32, g.kw*g.filterC)
 		k.bF = make([]float32, g.groups*gemmPackedBSizeF32(g.outCPerGroup, g.kPerGroup))
 		if k.wConst {
 			k.prepWeightsF32()
@@ -267,14 +275,16 @@ func (k *conv2D) runF32(lo, hi int) {
 	for p := lo; p < hi; p++ {
 		m0 := p * gemmMR
 		rows := min(gemmMR, m-m0)
+		if k.direct && rows == gemmMR {
+			// One group; the GEMM reads the 4 input rows in place.
+			gemmRowF32Rows(g.inC, k.kp, in[m0*g.inC:], g.inC, ap, k.bF, g.outC, out[m0*g.outC:], g.outC, k.biasF, k.lo, k.hi)
+			continue
+		}
 		for gi := range g.groups {
-			switch {
-			case k.direct && rows == gemmMR:
-				gemmPackA4F32(ap, in, m0, g.inC)
-			case k.direct:
+			if k.direct {
 				gemmPackAF32(ap, in, m0, rows, g.inC, g.inC, 1)
-			default:
-				convIm2colF32(g, ap, in, m0, rows, gi*g.filterC, k.kp)
+			} else {
+				convIm2colF32(g, ap, in, m0, rows, gi*g.filterC, k.kp, k.zeroF)
 			}
 			var bias []float32
 			if k.biasF != nil {
@@ -296,103 +306,132 @@ func (k *conv2D) runI8(lo, hi int) {
 	for p := lo; p < hi; p++ {
 		m0 := p * gemmMR
 		rows := min(gemmMR, m-m0)
+		if k.direct && rows == gemmMR {
+			gemmRowI8Rows(g.inC, k.kp, in[m0*g.inC:], g.inC, ap, k.bI, g.outC, out[m0*g.outC:], g.outC, &k.q, &rowAdd)
+			continue
+		}
 		for gi := range g.groups {
-			switch {
-			case k.direct && rows == gemmMR:
-				gemmPackA4I8(ap, in, m0, g.inC, nil)
-			case k.direct:
+			if k.direct {
 				gemmPackAI8(ap, in, m0, rows, g.inC, g.inC, 1, nil)
-			default:
-				convIm2colI8(g, ap, in, m0, rows, gi*g.filterC, k.kp, int8(k.inZP))
+			} else {
+				convIm2colI8(g, ap, in, m0, rows, gi*g.filterC, k.kp, k.padI8)
 			}
 			c0, c1 := gi*g.outCPerGroup, (gi+1)*g.outCPerGroup
-			q := gemmQuant{colAdd: k.q.colAdd[c0:c1], mul: k.q.mul[c0:c1], zp: k.q.zp, lo: k.q.lo, hi: k.q.hi}
-			gemmRowI8(k.kp, ap, k.bI[gi*sz:(gi+1)*sz], g.outCPerGroup, out[m0*g.outC+c0:], g.outC, rows, &q, &rowAdd)
+			q := &k.q
+			if g.groups > 1 {
+				qg := k.q.cols(c0, c1)
+				q = &qg
+			}
+			gemmRowI8(k.kp, ap, k.bI[gi*sz:(gi+1)*sz], g.outCPerGroup, out[m0*g.outC+c0:], g.outC, rows, q, &rowAdd)
 		}
 	}
+}
+
+// convPixels finds, for the output pixels [m0,m0+rows) of an A panel,
+// the input batch offset and the top-left input position of each
+// receptive field (rows past the panel get positions that are never
+// inside the input).
+func convPixels(g *convGeom, m0, rows int) (bOff, iy0, ix0 [gemmMR]int) {
+	hw := g.outH * g.outW
+	for i := range gemmMR {
+		if i >= rows {
+			iy0[i] = -1 << 30
+			continue
+		}
+		m := m0 + i
+		b, r := m/hw, m%hw
+		oy, ox := r/g.outW, r%g.outW
+		bOff[i] = b * g.inH
+		iy0[i], ix0[i] = oy*g.sh-g.padT, ox*g.sw-g.padL
+	}
+	return bOff, iy0, ix0
+}
+
+// convSpan reports whether the kw taps of kernel row ky are one
+// contiguous span of the input for each of the 4 pixels (or wholly
+// padding), and sets src[i] to span or to zeros.
+func convSpan[T any](g *convGeom, in, zeros []T, bOff, iy0, ix0 *[gemmMR]int, ky int, src *[gemmMR][]T) bool {
+	n := g.kw * g.inC
+	for i := range gemmMR {
+		iy := iy0[i] + ky*g.dh
+		if iy < 0 || iy >= g.inH {
+			src[i] = zeros[:n]
+			continue
+		}
+		if ix0[i] < 0 || ix0[i]+g.kw > g.inW {
+			return false
+		}
+		base := ((bOff[i]+iy)*g.inW + ix0[i]) * g.inC
+		src[i] = in[base : base+n]
+	}
+	return true
 }
 
 // convIm2colF32 packs the receptive fields of output pixels [m0,m0+rows)
-// (channels [c0,c0+filterC) of each tap) into an A panel, zero padded.
-func convIm2colF32(g *convGeom, dst, in []float32, m0, rows, c0, kp int) {
+// (channels [c0,c0+filterC) of each tap) into an A panel, a kernel row or
+// a tap at a time; padding and rows past the panel read zeros (at least
+// kw·filterC of them).
+func convIm2colF32(g *convGeom, dst, in []float32, m0, rows, c0, kp int, zeros []float32) {
 	dst = dst[:kp*gemmMR]
 	C := g.filterC
-	hw := g.outH * g.outW
-	for i := range gemmMR {
-		if i >= rows {
-			for kk := range kp {
-				dst[kk*gemmMR+i] = 0
-			}
+	span := g.dw == 1 && C == g.inC
+	bOff, iy0, ix0 := convPixels(g, m0, rows)
+	var src [gemmMR][]float32
+	kk := 0
+	for ky := range g.kh {
+		if span && convSpan(g, in, zeros, &bOff, &iy0, &ix0, ky, &src) {
+			n := len(src[0])
+			gemmInterleave4F32(dst[kk*gemmMR:(kk+n)*gemmMR], src[0], src[1], src[2], src[3])
+			kk += n
 			continue
 		}
-		m := m0 + i
-		b, r := m/hw, m%hw
-		oy, ox := r/g.outW, r%g.outW
-		iy0, ix0 := oy*g.sh-g.padT, ox*g.sw-g.padL
-		kk := 0
-		for ky := range g.kh {
-			iy := iy0 + ky*g.dh
-			for kx := range g.kw {
-				ix := ix0 + kx*g.dw
-				d := dst[kk*gemmMR+i:]
+		for kx := range g.kw {
+			for i := range gemmMR {
+				iy, ix := iy0[i]+ky*g.dh, ix0[i]+kx*g.dw
+				src[i] = zeros[:C]
 				if iy >= 0 && iy < g.inH && ix >= 0 && ix < g.inW {
-					base := ((b*g.inH+iy)*g.inW+ix)*g.inC + c0
-					for c, v := range in[base : base+C] {
-						d[c*gemmMR] = v
-					}
-				} else {
-					for c := range C {
-						d[c*gemmMR] = 0
-					}
+					base := ((bOff[i]+iy)*g.inW+ix)*g.inC + c0
+					src[i] = in[base : base+C]
 				}
-				kk += C
 			}
-		}
-		for ; kk < kp; kk++ {
-			dst[kk*gemmMR+i] = 0
+			gemmInterleave4F32(dst[kk*gemmMR:(kk+C)*gemmMR], src[0], src[1], src[2], src[3])
+			kk += C
 		}
 	}
+	clear(dst[kk*gemmMR:])
 }
 
-// convIm2colI8 is convIm2colF32 for int8; padding takes the input zero
-// point so that it contributes nothing after the zero-point correction.
-func convIm2colI8(g *convGeom, dst, in []int8, m0, rows, c0, kp int, zp int8) {
+// convIm2colI8 is convIm2colF32 for int8 (A panel layout of gemm.go);
+// padding reads pad (at least kw·filterC copies of the input zero point,
+// which contributes nothing after the zero-point correction).
+func convIm2colI8(g *convGeom, dst, in []int8, m0, rows, c0, kp int, pad []int8) {
 	dst = dst[:kp*gemmMR]
 	C := g.filterC
-	hw := g.outH * g.outW
-	for i := range gemmMR {
-		if i >= rows {
-			for kk := range kp {
-				dst[kk*gemmMR+i] = 0
-			}
+	span := g.dw == 1 && C == g.inC
+	bOff, iy0, ix0 := convPixels(g, m0, rows)
+	var src [gemmMR][]int8
+	kk := 0
+	for ky := range g.kh {
+		if span && convSpan(g, in, pad, &bOff, &iy0, &ix0, ky, &src) {
+			gemmPut4I8(dst, kk, &src)
+			kk += len(src[0])
 			continue
 		}
-		m := m0 + i
-		b, r := m/hw, m%hw
-		oy, ox := r/g.outW, r%g.outW
-		iy0, ix0 := oy*g.sh-g.padT, ox*g.sw-g.padL
-		kk := 0
-		for ky := range g.kh {
-			iy := iy0 + ky*g.dh
-			for kx := range g.kw {
-				ix := ix0 + kx*g.dw
-				d := dst[kk*gemmMR+i:]
+		for kx := range g.kw {
+			for i := range gemmMR {
+				iy, ix := iy0[i]+ky*g.dh, ix0[i]+kx*g.dw
+				src[i] = pad[:C]
 				if iy >= 0 && iy < g.inH && ix >= 0 && ix < g.inW {
-					base := ((b*g.inH+iy)*g.inW+ix)*g.inC + c0
-					for c, v := range in[base : base+C] {
-						d[c*gemmMR] = v
-					}
-				} else {
-					for c := range C {
-						d[c*gemmMR] = zp
-					}
+					base := ((bOff[i]+iy)*g.inW+ix)*g.inC + c0
+					src[i] = in[base : base+C]
 				}
-				kk += C
 			}
+			gemmPut4I8(dst, kk, &src)
+			kk += C
 		}
-		for ; kk < kp; kk++ {
-			dst[kk*gemmMR+i] = 0
-		}
+	}
+	for i := range gemmMR {
+		gemmFillAI8(dst, i, kk, kp-kk, 0)
 	}
 }
 

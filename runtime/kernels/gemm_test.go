@@ -1,6 +1,7 @@
 package kernels
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"testing"
@@ -196,123 +197,331 @@ func gemmTQuantizeWeights(w []float32, shape []int, dim int, perChannel bool) ([
 	return q, scales
 }
 
-func TestGemmKernels(t *testing.T) {
-	rng := rand.New(rand.NewPCG(1, 2))
-	for _, k := range []int{1, 3, 8, 17, 64, 100} {
-		kp := gemmPadK(k)
-		for _, n := range []int{1, 2, 3, 4, 5, 9} {
-			for _, rows := range []int{1, 2, 3, 4} {
-				a := gemmTRandF32(rng, rows*k, 1)
-				b := gemmTRandF32(rng, n*k, 1)
-				bias := gemmTRandF32(rng, n, 1)
-				ap := make([]float32, gemmMR*kp)
-				gemmPackAF32(ap, a, 0, rows, k, k, 1)
-				if rows == gemmMR {
-					ap2 := make([]float32, gemmMR*kp)
-					gemmPackA4F32(ap2, a, 0, k)
-					gemmTCloseF32(t, "pack4", ap2, ap, 0)
-				}
-				bp := make([]float32, gemmPackedBSizeF32(n, k))
-				gemmPackBF32(bp, b, n, k, k, 1)
-				got := make([]float32, rows*n)
-				gemmRowF32(kp, ap, bp, n, got, n, rows, bias, -2, 2)
-				want := make([]float32, rows*n)
-				for i := range rows {
-					for j := range n {
-						var s float32
-						for kk := range k {
-							s += a[i*k+kk] * b[j*k+kk]
-						}
-						want[i*n+j] = ClampF32(s+bias[j], -2, 2)
-					}
-				}
-				gemmTCloseF32(t, "f32", got, want, 1e-5)
-
-				ai := gemmTRandI8(rng, rows*k, -128, 127)
-				bi := gemmTRandI8(rng, n*k, -127, 127)
-				api := make([]int8, gemmMR*kp)
-				var rs [gemmMR]int32
-				gemmPackAI8(api, ai, 0, rows, k, k, 1, &rs)
-				if rows == gemmMR {
-					api2 := make([]int8, gemmMR*kp)
-					var rs2 [gemmMR]int32
-					gemmPackA4I8(api2, ai, 0, k, &rs2)
-					gemmTEqualI8(t, "pack4 i8", api2, api)
-					if rs2 != rs {
-						t.Fatalf("row sums %v, want %v", rs2, rs)
-					}
-				}
-				bpi := make([]int64, gemmPackedBSizeI8(n, k))
-				cs := make([]int32, n)
-				gemmPackBI8(bpi, bi, n, k, k, 1, cs)
-				var c [gemmMR * gemmNRI]int32
-				for p := range gemmPanels(n, gemmNRI) {
-					gemmKernelI8(kp, api, bpi[p*2*kp:], &c)
-					for i := range rows {
-						if want := func() int32 {
-							var s int32
-							for kk := range k {
-								s += int32(ai[i*k+kk])
-							}
-							return s
-						}(); rs[i] != want {
-							t.Fatalf("row sum %d = %d, want %d", i, rs[i], want)
-						}
-						for j := range gemmNRI {
-							col := p*gemmNRI + j
-							if col >= n {
-								continue
-							}
-							var s, cs1 int32
-							for kk := range k {
-								s += int32(ai[i*k+kk]) * int32(bi[col*k+kk])
-								cs1 += int32(bi[col*k+kk])
-							}
-							if c[i*gemmNRI+j] != s {
-								t.Fatalf("k=%d n=%d: int8 tile (%d,%d) = %d, want %d", k, n, i, col, c[i*gemmNRI+j], s)
-							}
-							if cs[col] != cs1 {
-								t.Fatalf("col sum %d = %d, want %d", col, cs[col], cs1)
-							}
-						}
-					}
-				}
-			}
-		}
+// gemmTEachLevel runs f at every kernel level this machine has (Go,
+// AVX2, VNNI on amd64), restoring the default afterwards.
+func gemmTEachLevel(t *testing.T, f func(t *testing.T, level int)) {
+	levels := gemmLevels()
+	defer gemmSetLevel(levels[len(levels)-1])
+	for _, l := range levels {
+		gemmSetLevel(l)
+		t.Run(fmt.Sprintf("level%d", l), func(t *testing.T) { f(t, l) })
 	}
 }
 
-// Extreme int8 values over a long K stay exact in the paired lanes.
-func TestGemmI8LanesExtreme(t *testing.T) {
-	const k = 4096
-	kp := gemmPadK(k)
-	for _, av := range []int8{-128, 127} {
-		for _, bv := range []int8{-128, -127, 127} {
-			a := make([]int8, gemmMR*k)
-			b := make([]int8, gemmNRI*k)
-			for i := range a {
-				a[i] = av
+// gemmTGuard returns a slice of n elements inside a buffer whose other
+// elements hold canary; check reports whether any of those changed.
+func gemmTGuard[T comparable](n, pad int, canary T) (inner []T, check func() bool) {
+	full := make([]T, n+2*pad)
+	for i := range full {
+		full[i] = canary
+	}
+	inner = full[pad : pad+n : pad+n]
+	return inner, func() bool {
+		for i := range pad {
+			if full[i] != canary || full[pad+n+i] != canary {
+				return false
 			}
-			for i := range b {
-				b[i] = bv
-				if i/k%2 == 1 {
-					b[i] = -bv
-				}
-			}
-			ap := make([]int8, gemmMR*kp)
-			gemmPackAI8(ap, a, 0, gemmMR, k, k, 1, nil)
-			bp := make([]int64, gemmPackedBSizeI8(gemmNRI, k))
-			gemmPackBI8(bp, b, gemmNRI, k, k, 1, nil)
-			var c [gemmMR * gemmNRI]int32
-			gemmKernelI8(kp, ap, bp, &c)
-			for j := range gemmNRI {
-				want := int32(av) * int32(b[j*k]) * k
-				if c[j] != want {
-					t.Fatalf("a=%d b=%d col %d: %d, want %d", av, bv, j, c[j], want)
+		}
+		return true
+	}
+}
+
+// gemmTOut returns a rows×ldc output (n ≤ ldc columns used) filled with
+// canary and a check that the gaps and the guard bands still hold it.
+func gemmTOut[T comparable](rows, n, ldc int, canary T) ([]T, func() bool) {
+	out, guard := gemmTGuard(rows*ldc, 64, canary)
+	for i := range out {
+		out[i] = canary
+	}
+	return out, func() bool {
+		for i := range rows {
+			for j := n; j < ldc; j++ {
+				if out[i*ldc+j] != canary {
+					return false
 				}
 			}
 		}
+		return guard()
 	}
+}
+
+var gemmTKs = []int{1, 2, 3, 4, 5, 7, 8, 9, 16, 17, 31, 64, 100, 257}
+var gemmTNs = []int{1, 2, 3, 5, 7, 8, 9, 15, 16, 17, 23, 24, 25, 31, 32, 33, 40, 47, 48, 49, 56, 64, 65}
+
+// The float32 GEMM row (packing, micro-kernels, bias and clamp) matches a
+// float64 reference at every kernel level, writes nothing outside its
+// output, and gives each column the same bits however columns are split.
+func TestGemmRowF32(t *testing.T) {
+	gemmTEachLevel(t, func(t *testing.T, level int) {
+		rng := rand.New(rand.NewPCG(1, 2))
+		canary := float32(-12345.5)
+		for _, k := range gemmTKs {
+			kp := gemmPadK(k)
+			for _, n := range gemmTNs {
+				for rows := 1; rows <= gemmMR; rows++ {
+					a := gemmTRandF32(rng, rows*k, 1)
+					b := gemmTRandF32(rng, n*k, 1)
+					var bias []float32
+					if rng.IntN(3) > 0 {
+						bias = gemmTRandF32(rng, n, 1)
+					}
+					lo, hi := float32(math.Inf(-1)), float32(math.Inf(1))
+					if rng.IntN(2) == 0 {
+						lo, hi = -0.5, 2
+					}
+					ap, apOK := gemmTGuard(gemmMR*kp, 16, canary)
+					gemmPackAF32(ap, a, 0, rows, k, k, 1)
+					if rows == gemmMR {
+						ap2 := make([]float32, gemmMR*kp)
+						gemmPackA4F32(ap2, a, 0, k)
+						gemmTCloseF32(t, "pack4", ap2, ap, 0)
+					}
+					bp, bpOK := gemmTGuard(gemmPackedBSizeF32(n, k), 16, canary)
+					gemmPackBF32(bp, b, n, k, k, 1)
+					ldc := n + rng.IntN(3)
+					out, outOK := gemmTOut(rows, n, ldc, canary)
+					gemmRowF32(kp, ap, bp, n, out, ldc, rows, bias, lo, hi)
+					if !apOK() || !bpOK() || !outOK() {
+						t.Fatalf("k=%d n=%d rows=%d: write outside the buffers", k, n, rows)
+					}
+					got := make([]float32, rows*n)
+					want := make([]float32, rows*n)
+					for i := range rows {
+						copy(got[i*n:], out[i*ldc:i*ldc+n])
+						for j := range n {
+							var s float64
+							for kk := range k {
+								s += float64(a[i*k+kk]) * float64(b[j*k+kk])
+							}
+							if bias != nil {
+								s += float64(bias[j])
+							}
+							want[i*n+j] = ClampF32(float32(s), lo, hi)
+						}
+					}
+					gemmTCloseF32(t, fmt.Sprintf("k=%d n=%d rows=%d", k, n, rows), got, want, 1e-5)
+					if rows == gemmMR {
+						// A read in place (row stride lda) gives the same values.
+						lda := k + rng.IntN(3)
+						ad, adOK := gemmTGuard(3*lda+k, 8, float32(3.25))
+						for i := range ad {
+							ad[i] = float32(math.NaN()) // gaps between rows must not be read
+						}
+						for i := range rows {
+							copy(ad[i*lda:], a[i*k:(i+1)*k])
+						}
+						out2, out2OK := gemmTOut(rows, n, ldc, canary)
+						scratch := make([]float32, gemmMR*kp)
+						gemmRowF32Rows(k, kp, ad, lda, scratch, bp, n, out2, ldc, bias, lo, hi)
+						if !adOK() || !out2OK() {
+							t.Fatalf("k=%d n=%d: direct A writes outside the buffers", k, n)
+						}
+						gemmTCloseF32(t, fmt.Sprintf("direct k=%d n=%d", k, n), out2, out, 0)
+					}
+					// Columns [c0,n) alone, as a thread's share, give the same bits.
+					for c0 := 8; c0 < n; c0 += 16 {
+						part := make([]float32, rows*ldc)
+						var pb []float32
+						if bias != nil {
+							pb = bias[c0:]
+						}
+						gemmRowF32(kp, ap, bp[c0*kp:], n-c0, part[c0:], ldc, rows, pb, lo, hi)
+						for i := range rows {
+							for j := c0; j < n; j++ {
+								if math.Float32bits(part[i*ldc+j]) != math.Float32bits(out[i*ldc+j]) {
+									t.Fatalf("k=%d n=%d rows=%d: column %d alone gives %g, with the others %g", k, n, rows, j, part[i*ldc+j], out[i*ldc+j])
+								}
+							}
+						}
+					}
+				}
+			}
+		}
+	})
+}
+
+// gemmTRandMul returns a random per-channel requantization: multipliers
+// from 2⁻³⁰ to 4 (left shifts included), occasionally 0.
+func gemmTRandMul(rng *rand.Rand, n int) (mult []int32, shift []int) {
+	mult, shift = make([]int32, n), make([]int, n)
+	for c := range n {
+		real := math.Exp2(rng.Float64()*32 - 30)
+		if rng.IntN(50) == 0 {
+			real = 0
+		}
+		mult[c], shift[c] = QuantizeMultiplier(real)
+	}
+	return mult, shift
+}
+
+// gemmTRandI8Ext is gemmTRandI8 over [-128,127], sometimes only extremes.
+func gemmTRandI8Ext(rng *rand.Rand, n int, mode int) []int8 {
+	switch mode {
+	case 1:
+		out := make([]int8, n)
+		for i := range out {
+			out[i] = []int8{-128, 127}[rng.IntN(2)]
+		}
+		return out
+	case 2:
+		out := make([]int8, n)
+		for i := range out {
+			out[i] = -128
+		}
+		return out
+	}
+	return gemmTRandI8(rng, n, -128, 127)
+}
+
+// The int8 GEMM row (packing with sums, micro-kernels, requantization)
+// matches TFLite's integer arithmetic bit for bit at every kernel level.
+func TestGemmRowI8(t *testing.T) {
+	gemmTEachLevel(t, func(t *testing.T, level int) {
+		rng := rand.New(rand.NewPCG(3, 4))
+		ks := append(append([]int{}, gemmTKs...), 1000, 3001)
+		for _, k := range ks {
+			kp := gemmPadK(k)
+			for _, n := range gemmTNs {
+				if k > 300 && n%8 != 1 {
+					continue
+				}
+				for rows := 1; rows <= gemmMR; rows++ {
+					mode := rng.IntN(4)
+					a := gemmTRandI8Ext(rng, rows*k, mode)
+					b := gemmTRandI8Ext(rng, n*k, mode)
+					ap, apOK := gemmTGuard(gemmMR*kp, 16, int8(0x5a))
+					var rs [gemmMR]int32
+					gemmPackAI8(ap, a, 0, rows, k, k, 1, &rs)
+					if rows == gemmMR {
+						ap2 := make([]int8, gemmMR*kp)
+						var rs2 [gemmMR]int32
+						gemmPackA4I8(ap2, a, 0, k, &rs2)
+						gemmTEqualI8(t, "pack4 i8", ap2, ap)
+						if rs2 != rs {
+							t.Fatalf("row sums %v, want %v", rs2, rs)
+						}
+					}
+					bp, bpOK := gemmTGuard(gemmPackedBSizeI8(n, k), 16, int64(0x5a5a))
+					cs := make([]int32, n)
+					gemmPackBI8(bp, b, n, k, k, 1, cs)
+					mult, shift := gemmTRandMul(rng, n)
+					colAdd := gemmTRandI32(rng, n, 1<<20)
+					var rowAdd [gemmMR]int32
+					for i := range rowAdd {
+						rowAdd[i] = int32(rng.IntN(1<<21) - 1<<20)
+					}
+					zp := int32(rng.IntN(256) - 128)
+					lo, hi := int32(-128), int32(127)
+					if rng.IntN(2) == 0 {
+						lo, hi = zp, 127
+					}
+					q := gemmNewQuant(colAdd, gemmMakeMuls(mult, shift), zp, lo, hi)
+					if rng.IntN(4) == 0 {
+						q.vMul, q.vLeft, q.vRight, q.vMask = nil, nil, nil, nil
+					}
+					ldc := n + rng.IntN(3)
+					out, outOK := gemmTOut(rows, n, ldc, int8(0x5a))
+					gemmRowI8(kp, ap, bp, n, out, ldc, rows, &q, &rowAdd)
+					if !apOK() || !bpOK() || !outOK() {
+						t.Fatalf("k=%d n=%d rows=%d: write outside the buffers", k, n, rows)
+					}
+					if rows == gemmMR {
+						// A read in place (row stride lda) gives the same values.
+						lda := k + rng.IntN(5)
+						ad, adOK := gemmTGuard(3*lda+k, 8, int8(0x5a))
+						for i := range rows {
+							copy(ad[i*lda:], a[i*k:(i+1)*k])
+						}
+						out2, out2OK := gemmTOut(rows, n, ldc, int8(0x5a))
+						scratch := make([]int8, gemmMR*kp)
+						gemmRowI8Rows(k, kp, ad, lda, scratch, bp, n, out2, ldc, &q, &rowAdd)
+						if !adOK() || !out2OK() {
+							t.Fatalf("k=%d n=%d: direct A writes outside the buffers", k, n)
+						}
+						gemmTEqualI8(t, fmt.Sprintf("direct k=%d n=%d", k, n), out2, out)
+					}
+					for i := range rows {
+						var s int32
+						for kk := range k {
+							s += int32(a[i*k+kk])
+						}
+						if rs[i] != s {
+							t.Fatalf("row sum %d = %d, want %d", i, rs[i], s)
+						}
+						for j := range n {
+							var acc, c int32
+							for kk := range k {
+								acc += int32(a[i*k+kk]) * int32(b[j*k+kk])
+								c += int32(b[j*k+kk])
+							}
+							if cs[j] != c {
+								t.Fatalf("col sum %d = %d, want %d", j, cs[j], c)
+							}
+							v := MultiplyByQuantizedMultiplier(acc+colAdd[j]+rowAdd[i], mult[j], shift[j]) + zp
+							want := int8(max(lo, min(hi, v)))
+							if got := out[i*ldc+j]; got != want {
+								t.Fatalf("k=%d n=%d rows=%d mode=%d: out(%d,%d) = %d, want %d (acc %d)", k, n, rows, mode, i, j, got, want, acc)
+							}
+						}
+					}
+				}
+			}
+		}
+	})
+}
+
+// Extreme int8 values over a long K stay exact (the lane pairs of the Go
+// kernel, the +128 offset and its correction of the SIMD kernels).
+func TestGemmI8Extreme(t *testing.T) {
+	gemmTEachLevel(t, func(t *testing.T, level int) {
+		const n = 24
+		for _, k := range []int{4096, 1<<17 - 1} {
+			kp := gemmPadK(k)
+			for _, av := range []int8{-128, 127} {
+				for _, bv := range []int8{-128, -127, 127} {
+					a := make([]int8, gemmMR*k)
+					b := make([]int8, n*k)
+					for i := range a {
+						a[i] = av
+					}
+					for i := range b {
+						b[i] = bv
+						if i/k%2 == 1 {
+							b[i] = -bv - 1 + int8(i/k%4/2)
+						}
+					}
+					ap := make([]int8, gemmMR*kp)
+					gemmPackAI8(ap, a, 0, gemmMR, k, k, 1, nil)
+					bp := make([]int64, gemmPackedBSizeI8(n, k))
+					gemmPackBI8(bp, b, n, k, k, 1, nil)
+					got := gemmTRawI8(kp, ap, bp, n)
+					for i := range gemmMR {
+						for j := range n {
+							want := int32(av) * int32(b[j*k]) * int32(k)
+							if got[i*n+j] != want {
+								t.Fatalf("k=%d a=%d b=%d (%d,%d): %d, want %d", k, av, b[j*k], i, j, got[i*n+j], want)
+							}
+						}
+					}
+				}
+			}
+		}
+	})
+}
+
+// gemmTRawI8Go returns the 4×n int32 products of the Go kernel.
+func gemmTRawI8Go(kp int, ap []int8, bp []int64, n int) []int32 {
+	out := make([]int32, gemmMR*n)
+	var c [gemmMR * gemmNRI]int32
+	for p := range gemmPanels(n, gemmNRI) {
+		gemmKernelI8(kp, ap, bp[p*2*kp:], &c)
+		for i := range gemmMR {
+			for j := range min(gemmNRI, n-p*gemmNRI) {
+				out[i*n+p*gemmNRI+j] = c[i*gemmNRI+j]
+			}
+		}
+	}
+	return out
 }
 
 func TestGemmRequantMatchesTFLite(t *testing.T) {
@@ -328,5 +537,28 @@ func TestGemmRequantMatchesTFLite(t *testing.T) {
 				t.Fatalf("x=%d q=%d shift=%d: %d, want %d", x, q, shift, got, want)
 			}
 		}
+	}
+}
+
+func TestGemmSumI8(t *testing.T) {
+	rng := rand.New(rand.NewPCG(21, 22))
+	for n := range 2000 {
+		for mode := range 3 {
+			v := gemmTRandI8Ext(rng, n, mode)
+			var want int32
+			for _, x := range v {
+				want += int32(x)
+			}
+			if got := gemmSumI8(v); got != want {
+				t.Fatalf("n=%d mode=%d: %d, want %d", n, mode, got, want)
+			}
+		}
+	}
+	v := make([]int8, 1<<17)
+	for i := range v {
+		v[i] = 127
+	}
+	if got := gemmSumI8(v); got != 127<<17 {
+		t.Fatalf("long 127: %d", got)
 	}
 }
