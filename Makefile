@@ -21,11 +21,15 @@ build:
 # --- dependencies -----------------------------------------------------------
 
 # Debian packages the tests need: Node.js + npm for the LiteRT (TFLite WASM)
-# oracle. Installed only when missing.
+# oracle; dcmtk (storescu/echoscu/dcmdump) and dicom3tools (dciodvfy) as DICOM
+# peers. Installed only when missing.
 deps-apt:
 	@need=""; \
 	command -v $(NODE) >/dev/null 2>&1 || need="$$need nodejs"; \
 	command -v $(NPM) >/dev/null 2>&1 || need="$$need npm"; \
+	command -v storescu >/dev/null 2>&1 || need="$$need dcmtk"; \
+	command -v dciodvfy >/dev/null 2>&1 || need="$$need dicom3tools"; \
+	[ -d /usr/lib/python3/dist-packages/pydicom/data/test_files ] || need="$$need python3-pydicom"; \
 	if [ -n "$$need" ]; then \
 	  echo "make: installing Debian packages:$$need"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$need \
@@ -50,10 +54,12 @@ vet:
 	@bad=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	if [ -n "$$bad" ]; then echo "gofmt needed: $$bad" >&2; exit 1; fi
 
-# Every test. LSMS_REQUIRE_LITERT=1 turns a missing LiteRT harness into a
-# failure instead of a skip.
+# Every test. LSMS_REQUIRE_LITERT=1 / LSMS_REQUIRE_DICOM_TOOLS=1 turn a missing
+# peer (LiteRT harness, dcmtk, dciodvfy) into a failure instead of a skip. The
+# kernels run twice: with the assembly and with their pure-Go twins (noasm).
 test: deps vet train-test train-smoke
-	LSMS_REQUIRE_LITERT=1 $(GO) test $(GOFLAGS_TEST) -timeout 25m ./...
+	LSMS_REQUIRE_LITERT=1 LSMS_REQUIRE_DICOM_TOOLS=1 $(GO) test $(GOFLAGS_TEST) -timeout 25m ./...
+	$(GO) test $(GOFLAGS_TEST) -tags noasm ./runtime/kernels/
 
 # --- training (PyTorch from Debian, /usr/bin/python3) -------------------------
 
