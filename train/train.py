@@ -57,6 +57,11 @@ def parse_args(argv=None):
     ap.add_argument("--bert", default="", help="HF BERT directory to initialise the text encoder")
     ap.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: all cores)")
     ap.add_argument("--device", default="auto", help="auto | cpu | cuda")
+    ap.add_argument("--pos-weight", type=float, default=1.0, help="BCE weight of target pixels")
+    ap.add_argument("--aux-weight", type=float, default=0.0,
+                    help="weight of an auxiliary 'all lesions on the slice' loss on the decoder "
+                         "features (a training-only 1x1 head, not part of the exported model)")
+    ap.add_argument("--init", default="", help="start from this checkpoint's model weights (fresh optimizer)")
     ap.add_argument("--die-at-step", type=int, default=0, help=argparse.SUPPRESS)  # tests: SIGKILL itself
     return ap.parse_args(argv)
 
@@ -105,7 +110,29 @@ def epoch_batches(n: int, batch: int, seed: int, epoch: int, rank: int, world: i
 
 def collate(ds, idx, device):
     xs = [ds[i] for i in idx]
-    return {k: torch.stack([x[k] for x in xs]).to(device) for k in ("image", "mask", "ids", "attn")}
+    return {k: torch.stack([x[k] for x in xs]).to(device) for k in ("image", "mask", "ids", "attn", "lesions")}
+
+
+class AuxHead(torch.nn.Module):
+    """Training-only: 'every lesion on the slice' logits from the Hamburger's
+    output (a forward hook captures it), up-sampled to the input size. It
+    gives the encoder a text-independent signal (find lesions at all) next to
+    the referring one; it is saved in checkpoints under "aux" and never
+    exported."""
+
+    def __init__(self, model):
+        super().__init__()
+        self.conv = torch.nn.Conv2d(model.cfg.ham_channels, 1, 1)
+        self.feat = None
+        model.vision.decoder.hamburger.register_forward_hook(self._hook)
+
+    def _hook(self, mod, inp, out):
+        self.feat = out
+
+    def forward(self, size):
+        y = self.conv(self.feat)
+        self.feat = None
+        return torch.nn.functional.interpolate(y, size=size, mode="bilinear", align_corners=False)
 
 
 def poly_lambda(total: int, power: float, warmup: int):
@@ -116,8 +143,9 @@ def poly_lambda(total: int, power: float, warmup: int):
     return f
 
 
-def save_checkpoint(path, model, opt, sched, cfg, args, epoch, step, device):
+def save_checkpoint(path, model, opt, sched, cfg, args, epoch, step, device, aux=None):
     state = {
+        "aux": aux.state_dict() if aux is not None else None,
         "model": model.state_dict(), "optimizer": opt.state_dict(), "scheduler": sched.state_dict(),
         "epoch": epoch, "step": step, "rng": rng_state(device), "config": cfg.to_dict(),
         "args": vars(args), "format": "lsms-ckpt/v1",
@@ -197,6 +225,11 @@ def main(argv=None):
     model = LSMS(cfg)
     if args.bert and resume is None:
         model.text.load_state_dict(load_hf_bert(args.bert).state_dict())
+    if args.init and resume is None:
+        model.load_state_dict(torch.load(args.init, map_location="cpu")["model"])
+    aux = AuxHead(model) if args.aux_weight > 0 else None
+    if aux is not None:
+        aux.to(device)
     model.to(device)
     if world > 1 and dev_type == "cuda":
         model = torch.nn.SyncBatchNorm.convert_sync_batchnorm(model)
@@ -208,6 +241,9 @@ def main(argv=None):
     decay, no_decay = [], []
     for n, p in model.named_parameters():
         (no_decay if p.ndim <= 1 or "norm" in n.lower() or "embeddings" in n else decay).append(p)
+    if aux is not None:
+        decay.append(aux.conv.weight)
+        no_decay.append(aux.conv.bias)
     opt = torch.optim.AdamW([{"params": decay, "weight_decay": args.weight_decay},
                              {"params": no_decay, "weight_decay": 0.0}], lr=args.lr)
     spe = len(epoch_batches(len(ds), args.batch, args.seed, 0, rank, world, True))
@@ -217,6 +253,8 @@ def main(argv=None):
     step = 0
     if resume is not None:
         model.load_state_dict(resume["model"])
+        if aux is not None and resume.get("aux"):
+            aux.load_state_dict(resume["aux"])
         opt.load_state_dict(resume["optimizer"])
         sched.load_state_dict(resume["scheduler"])
         step = int(resume["step"])
@@ -237,7 +275,12 @@ def main(argv=None):
         for bi in range(step - epoch * spe, len(batches)):
             b = collate(ds, batches[bi], device)
             logits = net(b["image"], b["ids"], b["attn"])
-            loss, bce, dice = bce_dice_loss(logits, b["mask"])
+            loss, bce, dice = bce_dice_loss(logits, b["mask"], pos_weight=args.pos_weight)
+            aux_loss = None
+            if aux is not None:
+                aux_loss, _, _ = bce_dice_loss(aux(logits.shape[2:]), b["lesions"],
+                                               pos_weight=args.pos_weight)
+                loss = loss + args.aux_weight * aux_loss
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
@@ -246,7 +289,8 @@ def main(argv=None):
             if step % args.log_every == 0 or step == total:
                 now = time.perf_counter()
                 log({"step": step, "epoch": epoch, "loss": float(loss), "bce": float(bce),
-                     "dice_loss": float(dice), "lr": float(opt.param_groups[0]["lr"]),
+                     "dice_loss": float(dice),
+                     **({"aux_loss": float(aux_loss)} if aux_loss is not None else {}), "lr": float(opt.param_groups[0]["lr"]),
                      "s_per_step": (now - t_last) / args.log_every})
                 t_last = now
             end_of_epoch = bi == len(batches) - 1
@@ -254,7 +298,7 @@ def main(argv=None):
                    (not args.save_every and end_of_epoch) or step == total
             if save and main_proc:
                 save_checkpoint(ckpt_path, model, opt, sched, cfg, args,
-                                epoch + (1 if end_of_epoch else 0), step, device)
+                                epoch + (1 if end_of_epoch else 0), step, device, aux)
             if args.die_at_step and step == args.die_at_step:
                 sys.stdout.flush()
                 os.kill(os.getpid(), signal.SIGKILL)

@@ -75,6 +75,9 @@ class Item:
     attn: np.ndarray  # [T] 0/1
     key: str = ""
     level: str = "full"
+    # union of every described lesion on the slice (training's auxiliary
+    # "all lesions" target); None when unknown
+    lesions: Optional[np.ndarray] = None
 
 
 class SegDataset(torch.utils.data.Dataset):
@@ -102,6 +105,11 @@ class SegDataset(torch.utils.data.Dataset):
             "ids": torch.as_tensor(np.asarray(it.ids), dtype=torch.long),
             "attn": torch.as_tensor(np.asarray(it.attn), dtype=torch.long),
         }
+        if it.lesions is not None:
+            les = torch.from_numpy((np.asarray(it.lesions) > 0).astype(np.float32))[None]
+            d["lesions"] = resize_mask(les, self.size)
+        else:
+            d["lesions"] = d["mask"]
         if self.keep_full:
             d["mask_full"] = msk
         self._cache[i] = d
@@ -189,6 +197,7 @@ def load_split(root: str, split: str, levels: Sequence[str]) -> List[Item]:
     manifest = read_jsonl(os.path.join(root, "manifest.jsonl"))
     tokens = TokenTable(root)
     items = []
+    unions: Dict[str, np.ndarray] = {}  # image path -> union of its records' masks
     for i, rec in enumerate(manifest):
         if split != "all" and rec.get("split") != split:
             continue
@@ -201,8 +210,13 @@ def load_split(root: str, split: str, levels: Sequence[str]) -> List[Item]:
                 off = int(rec.get("hu_offset", 32768))
                 hu = (read_png_u16(os.path.join(root, rec["image"])) - off).astype(np.int16)
                 mask = read_mask(os.path.join(root, rec["mask"]))
+                u = unions.get(rec["image"])
+                if u is None:
+                    u = unions[rec["image"]] = np.zeros_like(mask)
+                np.maximum(u, mask, out=u)
             key = f"{rec.get('case')}/{rec.get('slice_index')}/{rec.get('target_id')}"
-            items.append(Item(hu=hu, mask=mask, ids=got[0], attn=got[1], key=key, level=lv))
+            items.append(Item(hu=hu, mask=mask, ids=got[0], attn=got[1], key=key, level=lv,
+                              lesions=unions[rec["image"]]))
     return items
 
 

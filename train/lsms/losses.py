@@ -12,8 +12,10 @@ def dice_loss(logits: torch.Tensor, target: torch.Tensor, smooth: float = 1.0) -
     return (1.0 - (2.0 * inter + smooth) / (p.sum(1) + t.sum(1) + smooth)).mean()
 
 
-def bce_dice_loss(logits, target, bce_weight: float = 1.0, dice_weight: float = 1.0):
-    bce = F.binary_cross_entropy_with_logits(logits, target)
+def bce_dice_loss(logits, target, bce_weight: float = 1.0, dice_weight: float = 1.0,
+                  pos_weight: float = 1.0):
+    pw = None if pos_weight == 1.0 else torch.tensor(pos_weight, dtype=logits.dtype, device=logits.device)
+    bce = F.binary_cross_entropy_with_logits(logits, target, pos_weight=pw)
     dice = dice_loss(logits, target)
     return bce_weight * bce + dice_weight * dice, bce.detach(), dice.detach()
 
