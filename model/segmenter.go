@@ -402,4 +402,3 @@ func (s *Segmenter) Logits() []float32 {
 func ReadManifestConfig(b *bundle.Bundle, v any) error {
 	return json.Unmarshal(b.Manifest.Model, v)
 }
-
