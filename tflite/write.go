@@ -1,6 +1,7 @@
 package tflite
 
 import (
+	"encoding/binary"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -61,8 +62,9 @@ func (m *Model) Marshal() ([]byte, error) {
 	}
 
 	sgOffs := make([]flatbuffers.UOffsetT, len(m.Subgraphs))
+	zeroPoints := zeroPointVectors{}
 	for i, sg := range m.Subgraphs {
-		off, err := writeSubgraph(b, sg, codeIdx)
+		off, err := writeSubgraph(b, sg, codeIdx, zeroPoints)
 		if err != nil {
 			return nil, top.subgraph(i).errf("%v", err)
 		}
@@ -163,7 +165,30 @@ func float32Vector(b *flatbuffers.Builder, v []float32) flatbuffers.UOffsetT {
 	return b.EndVector(len(v))
 }
 
-func writeSubgraph(b *flatbuffers.Builder, sg *Subgraph, codeIdx map[OpCode]int) (flatbuffers.UOffsetT, error) {
+// zeroPointVectors shares identical quantization zero_point vectors between
+// tensors (flatbuffers lets tables point at the same vector): per-axis
+// weights and biases of an int8 model all carry one int64 zero point (0)
+// per channel, which would otherwise cost 8 bytes per channel per tensor.
+type zeroPointVectors map[string]flatbuffers.UOffsetT
+
+func (z zeroPointVectors) get(b *flatbuffers.Builder, zps []int64) flatbuffers.UOffsetT {
+	key := make([]byte, 8*len(zps))
+	for k, v := range zps {
+		binary.LittleEndian.PutUint64(key[8*k:], uint64(v))
+	}
+	if off, ok := z[string(key)]; ok {
+		return off
+	}
+	b.StartVector(8, len(zps), 8)
+	for k := len(zps) - 1; k >= 0; k-- {
+		b.PrependInt64(zps[k])
+	}
+	off := b.EndVector(len(zps))
+	z[string(key)] = off
+	return off
+}
+
+func writeSubgraph(b *flatbuffers.Builder, sg *Subgraph, codeIdx map[OpCode]int, zeroPoints zeroPointVectors) (flatbuffers.UOffsetT, error) {
 	tOffs := make([]flatbuffers.UOffsetT, len(sg.Tensors))
 	for i, t := range sg.Tensors {
 		name := b.CreateString(t.Name)
@@ -178,11 +203,7 @@ func writeSubgraph(b *flatbuffers.Builder, sg *Subgraph, codeIdx map[OpCode]int)
 				scale = float32Vector(b, q.Scale)
 			}
 			if q.ZeroPoint != nil {
-				b.StartVector(8, len(q.ZeroPoint), 8)
-				for k := len(q.ZeroPoint) - 1; k >= 0; k-- {
-					b.PrependInt64(q.ZeroPoint[k])
-				}
-				zp = b.EndVector(len(q.ZeroPoint))
+				zp = zeroPoints.get(b, q.ZeroPoint)
 			}
 			if q.Min != nil {
 				mn = float32Vector(b, q.Min)
