@@ -9,6 +9,7 @@ NPM       ?= npm
 BIN       := bin
 LSMS      := $(BIN)/lsms
 LITERT    := tools/litert
+BROWSER   := tools/browser
 GOFLAGS_TEST ?= -count=1
 
 .PHONY: train-setup train-test train-smoke data all build test demo deps deps-apt deps-node vet fuzz bench bench-litert generate clean
@@ -30,6 +31,8 @@ deps-apt:
 	command -v storescu >/dev/null 2>&1 || need="$$need dcmtk"; \
 	command -v dciodvfy >/dev/null 2>&1 || need="$$need dicom3tools"; \
 	[ -d /usr/lib/python3/dist-packages/pydicom/data/test_files ] || need="$$need python3-pydicom"; \
+	command -v Orthanc >/dev/null 2>&1 || need="$$need orthanc"; \
+	[ -x /usr/bin/chromium ] || need="$$need chromium"; \
 	if [ -n "$$need" ]; then \
 	  echo "make: installing Debian packages:$$need"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$need \
@@ -43,6 +46,11 @@ deps-node: deps-apt
 	  (cd $(LITERT) && $(NPM) ci --no-audit --no-fund) || { echo "make: npm ci failed in $(LITERT)" >&2; exit 1; }; \
 	  touch $(LITERT)/node_modules/.installed; \
 	fi
+	@if [ ! -f $(BROWSER)/node_modules/.installed ] || [ $(BROWSER)/package-lock.json -nt $(BROWSER)/node_modules/.installed ]; then \
+	  echo "make: npm ci in $(BROWSER)"; \
+	  (cd $(BROWSER) && $(NPM) ci --no-audit --no-fund --ignore-scripts) || { echo "make: npm ci failed in $(BROWSER)" >&2; exit 1; }; \
+	  touch $(BROWSER)/node_modules/.installed; \
+	fi
 
 deps: deps-apt deps-node
 	@$(GO) mod download || { echo "make: go mod download failed" >&2; exit 1; }
@@ -54,11 +62,11 @@ vet:
 	@bad=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	if [ -n "$$bad" ]; then echo "gofmt needed: $$bad" >&2; exit 1; fi
 
-# Every test. LSMS_REQUIRE_LITERT=1 / LSMS_REQUIRE_DICOM_TOOLS=1 turn a missing
-# peer (LiteRT harness, dcmtk, dciodvfy) into a failure instead of a skip. The
+# Every test. LSMS_REQUIRE_* turn a missing peer (LiteRT harness, dcmtk,
+# dciodvfy, Orthanc, Chromium + playwright-core) into a failure instead of a skip. The
 # kernels run twice: with the assembly and with their pure-Go twins (noasm).
 test: deps vet train-test train-smoke
-	LSMS_REQUIRE_LITERT=1 LSMS_REQUIRE_DICOM_TOOLS=1 $(GO) test $(GOFLAGS_TEST) -timeout 25m ./...
+	LSMS_REQUIRE_LITERT=1 LSMS_REQUIRE_DICOM_TOOLS=1 LSMS_REQUIRE_ORTHANC=1 LSMS_REQUIRE_BROWSER=1 $(GO) test $(GOFLAGS_TEST) -timeout 25m ./...
 	$(GO) test $(GOFLAGS_TEST) -tags noasm ./runtime/kernels/
 
 # --- training (PyTorch from Debian, /usr/bin/python3) -------------------------

@@ -58,3 +58,20 @@ func (p *progress) Update(done, total int) {
 		fmt.Fprintf(p.w, "%s %d/%d (%d%%) %s%s\n", p.label, done, total, pct, el.Round(time.Second), eta)
 	}
 }
+
+// newStageBar returns an update function that draws one progress bar per
+// named stage (a new bar starts when the stage name changes).
+func newStageBar(w io.Writer, quiet bool) func(stage string, done, total int) {
+	var mu sync.Mutex
+	var cur string
+	var p *progress
+	return func(stage string, done, total int) {
+		mu.Lock()
+		if stage != cur || p == nil {
+			cur, p = stage, newProgress(w, stage, quiet)
+		}
+		q := p
+		mu.Unlock()
+		q.Update(done, total)
+	}
+}
