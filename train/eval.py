@@ -46,6 +46,48 @@ def evaluate(model, items, size: int, batch: int = 8, threshold: float = 0.5, de
     return {"n": n, "dice": sum(dices) / max(1, n), "miou": sum(ious) / max(1, n)}
 
 
+@torch.no_grad()
+def swap_test(model, items, size: int, batch: int = 8, threshold: float = 0.5, device="cpu"):
+    """The expression-swap test: on slices with two or more described
+    lesions, each lesion's own expression must move the prediction onto it
+    (IoU >= 0.5 with that lesion's mask). Counted per ordered pair (A -> B)
+    of distinct target lesions on the same slice: the pair succeeds when the
+    prediction for B's expression has IoU >= 0.5 with B. Also reports the
+    fraction of pairs where the prediction for B overlaps A more than B
+    (the model kept pointing at the old lesion)."""
+    by_slice = {}
+    for i, it in enumerate(items):
+        case, sl, _ = it.key.split("/")
+        by_slice.setdefault((case, sl), []).append(i)
+    multi = [ix for ix in by_slice.values() if len(ix) >= 2]
+    idx = [i for ix in multi for i in ix]
+    ds = SegDataset([items[i] for i in idx], size, keep_full=True)
+    preds = {}
+    for s in range(0, len(ds), batch):
+        xs = [ds[i] for i in range(s, min(len(ds), s + batch))]
+        logits = model(torch.stack([x["image"] for x in xs]).to(device),
+                       torch.stack([x["ids"] for x in xs]).to(device),
+                       torch.stack([x["attn"] for x in xs]).to(device)).float().cpu()
+        for k, x in enumerate(xs):
+            gt = x["mask_full"]
+            lg = F.interpolate(logits[k:k + 1], size=gt.shape[-2:], mode="bilinear", align_corners=False)
+            preds[idx[s + k]] = ((torch.sigmoid(lg) > threshold).float()[0], gt)
+    pairs = ok = stuck = 0
+    for ix in multi:
+        for a in ix:
+            for b in ix:
+                if a == b:
+                    continue
+                pb, gb = preds[b]
+                _, ga = preds[a]
+                iou_b = float(dice_iou(pb[None], gb[None])[1])
+                iou_a = float(dice_iou(pb[None], ga[None])[1])
+                pairs += 1
+                ok += iou_b >= 0.5
+                stuck += iou_a > iou_b
+    return {"slices": len(multi), "pairs": pairs, "moved": ok / max(1, pairs), "stuck": stuck / max(1, pairs)}
+
+
 def table(rows, title: str) -> str:
     out = [f"### {title}", "", "| text level | images | Dice (%) | mIoU (%) |", "|---|---|---|---|"]
     for lv, r in rows:
@@ -63,7 +105,12 @@ def main(argv=None):
     ap.add_argument("--batch", type=int, default=8)
     ap.add_argument("--threshold", type=float, default=0.5)
     ap.add_argument("--out", default="", help="markdown file (default: stdout only)")
+    ap.add_argument("--swap", action="store_true", help="also run the expression-swap test (level full)")
+    ap.add_argument("--limit", type=int, default=0, help="at most this many records per level (0: all)")
+    ap.add_argument("--threads", type=int, default=0)
     a = ap.parse_args(argv)
+    if a.threads:
+        torch.set_num_threads(a.threads)
     device = "cuda" if torch.cuda.is_available() else "cpu"
     model = load_any(a.model).to(device)
     rows = []
@@ -71,10 +118,17 @@ def main(argv=None):
         if lv not in LEVELS:
             sys.exit(f"unknown level {lv!r}")
         items = load_split(a.data, a.split, [lv])
+        if a.limit:
+            items = items[: a.limit]
         if items:
             rows.append((lv, evaluate(model, items, a.size, a.batch, a.threshold, device)))
     md = table(rows, f"{os.path.basename(a.model)} on {a.data} ({a.split}, {a.size}x{a.size}, "
                      f"threshold {a.threshold})")
+    if a.swap:
+        sw = swap_test(model, load_split(a.data, a.split, ["full"]), a.size, a.batch, a.threshold, device)
+        md += (f"\nExpression swap ({a.split}, full text): {sw['pairs']} ordered pairs of target lesions on "
+               f"{sw['slices']} slices with two or more; prediction moved to the named lesion (IoU >= 0.5) in "
+               f"{100 * sw['moved']:.1f} % of pairs; stayed closer to the previous lesion in {100 * sw['stuck']:.1f} %.\n")
     print(md, end="")
     if a.out:
         with open(a.out, "w") as f:

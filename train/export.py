@@ -69,7 +69,20 @@ def describe(cfg: LSMSConfig, size: int, T: int, tensors) -> dict:
     }
 
 
+def fold(model: LSMS) -> LSMS:
+    """A copy with LayerScale folded into the convolutions it follows."""
+    import copy
+    from .lsms.model import Block
+    m = copy.deepcopy(model)
+    for mod in m.modules():
+        if isinstance(mod, Block):
+            mod.fold_layer_scale()
+    m.cfg.layer_scale = 0.0
+    return m
+
+
 def export(model: LSMS, out_dir: str, name: str, size: int, T: int) -> tuple:
+    model = fold(model)
     tensors = export_state(model)
     desc = describe(model.cfg, size, T, tensors)
     st_path = os.path.join(out_dir, name + ".safetensors")

@@ -174,7 +174,11 @@ class ExportTest(unittest.TestCase):
         with torch.no_grad():
             a = m(x, ids, (ids != 0).long())
             self.assertTrue(torch.isfinite(a).all())
-            self.assertTrue(torch.equal(a, got(x, ids, (ids != 0).long())))
+            # LayerScale is folded into the convolutions on export: equal up
+            # to float rounding, not bit for bit
+            b = got(x, ids, (ids != 0).long())
+            self.assertLessEqual(float((a - b).abs().max()), 1e-5 * (1 + float(a.abs().max())))
+            self.assertFalse(any(k.endswith(("ls1", "ls2")) for k in tensors))
 
 
 class TrainUtilTest(unittest.TestCase):

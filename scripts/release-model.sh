@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Turn a training checkpoint into the shipped bundles and their figures:
+#   scripts/release-model.sh CKPT/last.pt [DATA] [WORK]
+# 1. export safetensors (train/export.py), 2. lsms export → models/lsms-synth-f32,
+# 3. PyTorch-vs-bundle parity on 20 test slices (+ LiteRT), 4. paper-style
+# evaluation on the test split (Dice/mIoU per text level, expression swap) →
+# docs/eval.md, 5. lsms quantize int8 (200 calibration slices) →
+# models/lsms-synth-int8 with docs/quant-report.md, 6. make demo on both.
+set -euo pipefail
+ckpt=$1
+data=${2:-data/refct}
+work=${3:-/tmp/lsms-release}
+cd "$(dirname "$0")/.."
+mkdir -p "$work" docs
+make -s build
+size=$(/usr/bin/python3 -c "import torch,sys; print(torch.load(sys.argv[1],map_location='cpu')['args']['size'])" "$ckpt")
+echo "== export ($ckpt, size $size)"
+train/py -m train.export --ckpt "$ckpt" --out "$work"
+rm -rf models/lsms-synth-f32
+bin/lsms export --weights "$work/lsms.safetensors" --vocab "$data/vocab.txt" --out models/lsms-synth-f32
+echo "== parity"
+train/py -m train.parity --model "$work/lsms.safetensors" --data "$data" --size "$size" --n 20 --out "$work/parity"
+LSMS_REQUIRE_LITERT=1 LSMS_PARITY_DIR="$work/parity" LSMS_PARITY_BUNDLE=models/lsms-synth-f32 \
+  go test -count=1 -run TestBundleParity -v ./model/ | tee "$work/parity.txt"
+echo "== evaluation"
+train/py -m train.eval --model "$work/lsms.safetensors" --data "$data" --split test --size "$size" --swap --threads 2 --out docs/eval.md
+echo "== int8"
+rm -rf models/lsms-synth-int8
+bin/lsms quantize models/lsms-synth-f32 --calib "$data/manifest.jsonl" --n 200 --mode int8 \
+  --out models/lsms-synth-int8 --report docs/quant-report.md --eval-split test ${EVAL_N:+--eval-n $EVAL_N} --quiet
+du -b models/lsms-synth-f32 models/lsms-synth-int8
+echo "== demo"
+MODEL=models/lsms-synth-int8 ./scripts/demo.sh bin/lsms
+MODEL=models/lsms-synth-f32 ./scripts/demo.sh bin/lsms
