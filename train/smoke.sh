@@ -74,8 +74,11 @@ ref.eval(); got.eval()
 torch.manual_seed(0)
 img = torch.rand(2, 1, 64, 64); ids = torch.randint(4, 15, (2, 12)); attn = torch.ones(2, 12, dtype=torch.long)
 with torch.no_grad():
-    assert torch.equal(ref(img, ids, attn), got(img, ids, attn)), "exported model differs"
-print("train-smoke: export reloads bit-exact")
+    a, b = ref(img, ids, attn), got(img, ids, attn)
+# LayerScale is folded into the convolutions on export: equal up to float rounding.
+err = float((a - b).abs().max())
+assert err <= 1e-5 * (1 + float(a.abs().max())), f"exported model differs: max |diff| {err:.3g}"
+print(f"train-smoke: export reloads (max |diff| {err:.2g})")
 PYEOF
 $PY -m train.eval --model "$tmp/export/lsms.safetensors" --data "$tmp/data" --split val --size 64 --out "$tmp/eval.md"
 grep -q "| none |" "$tmp/eval.md" || fail "eval table lacks the none level"
