@@ -41,6 +41,7 @@ type depthwiseConv2D struct {
 	bandH      int   // output rows per task
 	bandIn     int   // input rows per band (max)
 	nCB, nBand int
+	grp, nGrp  int // channel blocks per task, and task groups
 
 	wF     []float32 // weights as [oc][ky*kw+kx]
 	biasF  []float32
@@ -49,6 +50,14 @@ type depthwiseConv2D struct {
 	wI   []int64
 	q    gemmQuant // colAdd = bias
 	inZP int32
+
+	// vector layout (depthwise_simd.go)
+	simd  bool
+	offsB []int     // tap offsets in the buffer (bytes)
+	wS    []float32 // float32 weights [block][tap][dwCB]
+	biasS []float32 // float32 bias [block][dwCB]
+	wSI   []int32   // int8 weights [block][tap][dwCB], VPMADDWD pairs
+	reqS  []int32   // int8 output stage [block][dwReqLen]
 
 	planeOff, planeStride int
 	scratch               []byte
@@ -107,8 +116,12 @@ func (k *depthwiseConv2D) Prepare(ctx *Context, n *Node) (int, error) {
 	k.wConst = filt.Const
 	k.bConst = bias == nil || bias.Const
 
+	k.simd = g.depthMul == 1 && dwUseSIMD(k.isI8)
 	block, elem := dwBF, 4
-	if k.isI8 {
+	switch {
+	case k.simd:
+		block = dwSB
+	case k.isI8:
 		block, elem = dwBI8, 8
 	}
 	k.wp = ((g.outW+block-1)/block*block-1)*g.sw + (g.kw-1)*g.dw + 1
@@ -121,17 +134,39 @@ func (k *depthwiseConv2D) Prepare(ctx *Context, n *Node) (int, error) {
 	// Bands of at least 4× the window height keep the rows gathered twice
 	// (the window overlap) under a third, unless that leaves too few tasks.
 	k.nCB = (g.inC + dwCB - 1) / dwCB
+	// In the vector layout a task covers the channel blocks of one 64-byte
+	// line of input (16 float32 or 64 int8 channels), gathered and
+	// computed row by row, so that each line of a wide tensor comes from
+	// memory once and its output lines are completed together.
+	k.grp = 1
+	if k.simd {
+		k.grp = 2
+		if k.isI8 {
+			k.grp = 8
+		}
+		k.grp = min(k.grp, k.nCB)
+	}
+	k.nGrp = (k.nCB + k.grp - 1) / k.grp
 	k.bandH = min(g.outH, max(16, 4*(g.kh-1)*g.dh))
-	for k.bandH > 4 && g.batch*k.nCB*((g.outH+k.bandH-1)/k.bandH) < 2*gemmThreads(ctx) {
+	for k.bandH > 4 && g.batch*k.nGrp*((g.outH+k.bandH-1)/k.bandH) < 2*gemmThreads(ctx) {
+		k.bandH = (k.bandH + 1) / 2
+	}
+	for {
+		k.bandIn = (k.bandH-1)*g.sh + (g.kh-1)*g.dh + 1
+		k.planeStride = gemmAlign(k.bandIn * k.wp * dwCB * elem)
+		// the group's buffers within a share of L2
+		if k.bandH <= 4 || k.grp*k.planeStride <= 256<<10 {
+			break
+		}
 		k.bandH = (k.bandH + 1) / 2
 	}
 	k.nBand = (g.outH + k.bandH - 1) / k.bandH
-	k.bandIn = (k.bandH-1)*g.sh + (g.kh-1)*g.dh + 1
-	k.planeStride = gemmAlign(k.bandIn * k.wp * dwCB * elem)
 	k.offs = make([]int, 0, k.khkw)
+	k.offsB = make([]int, 0, k.khkw)
 	for ky := range g.kh {
 		for kx := range g.kw {
 			k.offs = append(k.offs, (ky*g.dh*k.wp+kx*g.dw)*dwCB)
+			k.offsB = append(k.offsB, (ky*g.dh*k.wp+kx*g.dw)*dwCB*4)
 		}
 	}
 
@@ -151,30 +186,49 @@ func (k *depthwiseConv2D) Prepare(ctx *Context, n *Node) (int, error) {
 		}
 		k.inZP = in.ZeroPoint[0]
 		lo, hi := ActivationRangeInt8(o.FusedActivationFunction, out.Scale[0], out.ZeroPoint[0])
-		k.q = gemmQuant{colAdd: make([]int32, g.outC), mul: gemmMakeMuls(mult, shift), zp: out.ZeroPoint[0], lo: lo, hi: hi}
-		k.wI = make([]int64, g.outC*k.khkw)
+		k.q = gemmNewQuant(make([]int32, g.outC), gemmMakeMuls(mult, shift), out.ZeroPoint[0], lo, hi)
+		k.run = k.runI8
+		if k.simd {
+			k.wSI = make([]int32, k.nCB*k.khkw*dwCB)
+			k.reqS = make([]int32, k.nCB*dwReqLen)
+			k.run = k.runI8SIMD
+		} else {
+			k.wI = make([]int64, g.outC*k.khkw)
+		}
 		if k.wConst && k.bConst {
 			k.prepWeights()
 		}
-		k.run = k.runI8
 	} else {
 		k.lo, k.hi, _ = ActivationRangeFloat(o.FusedActivationFunction)
-		k.wF = make([]float32, g.outC*k.khkw)
+		k.run = k.runF32
+		if k.simd {
+			k.wS = make([]float32, k.nCB*k.khkw*dwCB)
+			k.biasS = make([]float32, k.nCB*dwCB)
+			k.run = k.runF32SIMD
+		} else {
+			k.wF = make([]float32, g.outC*k.khkw)
+		}
 		if k.wConst {
 			k.prepWeights()
 		}
 		if bias != nil && bias.Const {
 			k.biasF = bias.F32()
+			if k.simd {
+				k.prepBiasSIMD()
+			}
 		}
-		k.run = k.runF32
 	}
 	var s gemmScratch
-	k.planeOff = s.add(gemmThreads(ctx) * k.planeStride)
+	k.planeOff = s.add(gemmThreads(ctx) * k.grp * k.planeStride)
 	return s.off, nil
 }
 
 // prepWeights transposes the filter [1,kh,kw,oc] to [oc][kh*kw].
 func (k *depthwiseConv2D) prepWeights() {
+	if k.simd {
+		k.prepSIMD()
+		return
+	}
 	oc := k.g.outC
 	if k.isI8 {
 		w := k.filt.I8()
@@ -214,26 +268,37 @@ func (k *depthwiseConv2D) Eval(ctx *Context, n *Node) error {
 		}
 		if k.bias != nil && !k.bias.Const {
 			k.biasF = k.bias.F32()
+			if k.simd {
+				k.prepBiasSIMD()
+			}
 		}
 	}
 	k.scratch = n.Scratch
 	k.slots.reset()
-	ctx.Pool.Run(k.g.batch*k.nCB*k.nBand, 1, k.run)
+	ctx.Pool.Run(k.g.batch*k.nGrp*k.nBand, 1, k.run)
 	return nil
 }
 
-// task decodes a task index into batch, first input channel, channel
-// count, first output row and row count.
-func (k *depthwiseConv2D) task(t int) (b, c0, nc, oy0, nrows int) {
+// task decodes a task index into batch, first channel block, block
+// count (k.grp at most), first output row and row count. Channel groups
+// vary fastest: consecutive tasks read and write the neighbouring parts
+// of the same rows.
+func (k *depthwiseConv2D) task(t int) (b, cb0, ncb, oy0, nrows int) {
+	gi := t % k.nGrp
+	t /= k.nGrp
 	band := t % k.nBand
-	t /= k.nBand
-	cb := t % k.nCB
-	b = t / k.nCB
-	c0 = cb * dwCB
-	nc = min(dwCB, k.g.inC-c0)
+	b = t / k.nBand
+	cb0 = gi * k.grp
+	ncb = min(k.grp, k.nCB-cb0)
 	oy0 = band * k.bandH
 	nrows = min(k.bandH, k.g.outH-oy0)
 	return
+}
+
+// block returns the first channel and the channel count of block cb.
+func (k *depthwiseConv2D) block(cb int) (c0, nc int) {
+	c0 = cb * dwCB
+	return c0, min(dwCB, k.g.inC-c0)
 }
 
 // gatherBounds returns the buffer columns [lo,hi) that hold input columns.
@@ -250,7 +315,8 @@ func (k *depthwiseConv2D) runF32(lo, hi int) {
 	xlo, xhi := k.gatherBounds()
 	rowLen := k.wp * dwCB
 	for t := lo; t < hi; t++ {
-		b, c0, nc, oy0, nrows := k.task(t)
+		b, cb, _, oy0, nrows := k.task(t) // one block per task here
+		c0, nc := k.block(cb)
 		rowsIn := (nrows-1)*g.sh + (g.kh-1)*g.dh + 1
 		iy0 := oy0*g.sh - g.padT
 		for r := range rowsIn {
@@ -325,7 +391,8 @@ func (k *depthwiseConv2D) runI8(lo, hi int) {
 	rowLen := k.wp * dwCB
 	pairOff := g.sw * dwCB
 	for t := lo; t < hi; t++ {
-		b, c0, nc, oy0, nrows := k.task(t)
+		b, cb, _, oy0, nrows := k.task(t) // one block per task here
+		c0, nc := k.block(cb)
 		rowsIn := (nrows-1)*g.sh + (g.kh-1)*g.dh + 1
 		iy0 := oy0*g.sh - g.padT
 		for r := range rowsIn {

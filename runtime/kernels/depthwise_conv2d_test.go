@@ -15,6 +15,10 @@ func dwTOpts(c convTCase) *schema.DepthwiseConv2DOptionsT {
 }
 
 func TestDepthwiseFloatMatchesReference(t *testing.T) {
+	gemmTEachLevel(t, func(t *testing.T, _ int) { testDepthwiseFloatMatchesReference(t) })
+}
+
+func testDepthwiseFloatMatchesReference(t *testing.T) {
 	rng := rand.New(rand.NewPCG(21, 22))
 	for i := range 200 {
 		c := convTRandom(rng, true)
@@ -66,6 +70,10 @@ func TestDepthwiseFloatMatchesReference(t *testing.T) {
 }
 
 func TestDepthwiseInt8MatchesReference(t *testing.T) {
+	gemmTEachLevel(t, func(t *testing.T, _ int) { testDepthwiseInt8MatchesReference(t) })
+}
+
+func testDepthwiseInt8MatchesReference(t *testing.T) {
 	rng := rand.New(rand.NewPCG(23, 24))
 	for i := range 200 {
 		c := convTRandom(rng, true)

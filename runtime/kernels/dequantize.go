@@ -92,10 +92,17 @@ func (k *dequantize) Eval(ctx *Context, n *Node) error {
 }
 
 func (k *dequantize) evalI8(lo, hi int) {
-	src, dst := k.in.I8()[lo:hi], k.out.F32()[lo:hi]
-	s, zp := k.scales[0], k.zps[0]
+	dequantizeI8(k.out.F32()[lo:hi], k.in.I8()[lo:hi], float32(k.scales[0]), k.zps[0])
+}
+
+// dequantizeI8Go is the int8 Dequantize in float32: scale and q − zp
+// (|q − zp| < 2⁹) are exact in float64 and so is their product (< 2⁵³),
+// which float32(s·float64(q−zp)) then rounds once; a float32 multiply
+// rounds the same exact product once, so the two agree bit for bit.
+func dequantizeI8Go(dst []float32, src []int8, scale float32, zp int32) {
+	dst = dst[:len(src)]
 	for i, x := range src {
-		dst[i] = float32(s * float64(int32(x)-zp))
+		dst[i] = float32(int32(x)-zp) * scale
 	}
 }
 

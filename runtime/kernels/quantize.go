@@ -123,10 +123,24 @@ func quantizeF32ToI8(x, scale float32, zp int32) int8 {
 }
 
 func (k *quantize) evalF32(lo, hi int) {
-	src, dst := k.in.F32()[lo:hi], k.out.I8()[lo:hi]
-	s, zp := k.scales[0], k.zps[0]
+	quantizeF32(k.out.I8()[lo:hi], k.in.F32()[lo:hi], k.scales[0], k.zps[0])
+}
+
+// quantizeF32Go is quantizeF32ToI8 over a slice, without calls or
+// data-dependent branches: x/scale in float32, NaN to 0, clamped to ±256
+// (beyond the int8 range whatever the zero point), then rounded half away
+// from zero as trunc(r + copysign(0.49999997, r)) (0.49999997 is the
+// float32 below 1/2; exact for |r| < 2²³), plus the zero point, saturated.
+func quantizeF32Go(dst []int8, src []float32, scale float32, zp int32) {
+	dst = dst[:len(src)]
 	for i, x := range src {
-		dst[i] = quantizeF32ToI8(x, s, zp)
+		r := x / scale
+		if r != r {
+			r = 0
+		}
+		r = max(-256, min(256, r))
+		h := math.Float32frombits(math.Float32bits(r)&(1<<31) | 0x3effffff)
+		dst[i] = int8(max(-128, min(127, int32(r+h)+zp)))
 	}
 }
 
@@ -164,12 +178,20 @@ func requantizeXNN(x int8, inZP, mult, outZP int32) int8 {
 	return int8(max(-128, min(127, v)))
 }
 
+// requantizeXNNGo is requantizeXNN over a slice.
+func requantizeXNNGo(dst, src []int8, inZP, mult, outZP int32) {
+	dst = dst[:len(src)]
+	add := outZP<<8 + 0x80
+	for i, x := range src {
+		v := ((int32(x)-inZP)*mult + add) >> 8
+		dst[i] = int8(max(-128, min(127, v)))
+	}
+}
+
 func (k *quantize) evalI8(lo, hi int) {
 	src, dst := k.in.I8()[lo:hi], k.out.I8()[lo:hi]
 	if k.xnnMult != 0 {
-		for i, x := range src {
-			dst[i] = requantizeXNN(x, k.inZP, k.xnnMult, k.oZP)
-		}
+		requantizeXNNI8(dst, src, k.inZP, k.xnnMult, k.oZP)
 		return
 	}
 	for i, x := range src {
