@@ -102,8 +102,17 @@ func (p *addQuantParams) apply(x, y int8) int8 {
 	b := (int32(y) + p.bOff) * (1 << p.leftShift)
 	sa := MultiplyByQuantizedMultiplierSmallerThanOneExp(a, p.aMult, p.aShift)
 	sb := MultiplyByQuantizedMultiplierSmallerThanOneExp(b, p.bMult, p.bShift)
-	raw := MultiplyByQuantizedMultiplierSmallerThanOneExp(sa+sb, p.oMult, p.oShift) + p.oZP
-	return int8(max(p.lo, min(p.hi, raw)))
+	var raw int32
+	if p.oShift <= 0 {
+		raw = MultiplyByQuantizedMultiplierSmallerThanOneExp(sa+sb, p.oMult, p.oShift)
+	} else {
+		// The output scale is over 2^20 times finer than the inputs' (TFLite's
+		// Prepare rejects this; XNNPACK's parameters did not apply either):
+		// shift left with saturation, then multiply.
+		v := int64(sa+sb) << p.oShift
+		raw = SaturatingRoundingDoublingHighMul(int32(max(math.MinInt32, min(math.MaxInt32, v))), p.oMult)
+	}
+	return int8(max(int64(p.lo), min(int64(p.hi), int64(raw)+int64(p.oZP))))
 }
 
 func (k *addSub) Prepare(ctx *Context, n *Node) (int, error) {
