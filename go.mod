@@ -3,6 +3,7 @@ module github.com/lsms-edge/lsms
 go 1.26
 
 require (
+	github.com/ebitengine/purego v0.11.3
 	github.com/google/flatbuffers v25.12.19+incompatible
 	github.com/jonboulle/clockwork v0.5.0
 	github.com/spf13/pflag v1.1.0

@@ -140,7 +140,9 @@ func New(b *bundle.Bundle, opts Options) (*Segmenter, error) {
 		if err != nil {
 			return nil, err
 		}
-		sess, err := be.Open(mod.Model, bo)
+		o := bo
+		o.Flatbuffer = mod.Bytes()
+		sess, err := be.Open(mod.Model, o)
 		if err != nil {
 			mod.Close()
 			return nil, fmt.Errorf("model: %s: %w", p, err)

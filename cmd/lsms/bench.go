@@ -472,7 +472,7 @@ func openGraph(s benchSide, profile bool) (*openedGraph, error) {
 		return nil, err
 	}
 	t1 := time.Now()
-	g.sess, err = be.Open(g.f.Model, backend.Options{Threads: s.threads, Profile: profile, Signature: s.t.Signature})
+	g.sess, err = be.Open(g.f.Model, backend.Options{Threads: s.threads, Profile: profile, Signature: s.t.Signature, Flatbuffer: g.f.Bytes()})
 	t2 := time.Now()
 	if err != nil {
 		g.close()

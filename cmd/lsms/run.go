@@ -69,7 +69,7 @@ func runModel(path string, inputs []string, outDir string, threads int, beName, 
 		return err
 	}
 	defer f.Close()
-	sess, err := be.Open(f.Model, backend.Options{Threads: threads, Signature: sig})
+	sess, err := be.Open(f.Model, backend.Options{Threads: threads, Signature: sig, Flatbuffer: f.Bytes()})
 	if err != nil {
 		return err
 	}

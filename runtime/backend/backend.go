@@ -34,6 +34,12 @@ type Options struct {
 	Planner string
 	// Signature selects a signature def by key; empty means subgraph 0.
 	Signature string
+	// Flatbuffer, when the caller has it, is the serialized model the
+	// *tflite.Model was read from (tflite.File.Bytes: memory-mapped).
+	// Backends that load the flatbuffer themselves (the TFLite C library)
+	// use it as is instead of serialising the model again; it must stay
+	// alive and unmodified until the session is closed. Others ignore it.
+	Flatbuffer []byte
 }
 
 // Session runs one loaded model. It is not safe for concurrent use.

@@ -1,0 +1,5 @@
+package tflitec
+
+import "syscall"
+
+func threadID() int { return syscall.Gettid() }

@@ -1,0 +1,5 @@
+//go:build !linux
+
+package tflitec
+
+func threadID() int { return 0 }
