@@ -12,7 +12,7 @@ LITERT    := tools/litert
 BROWSER   := tools/browser
 GOFLAGS_TEST ?= -count=1
 
-.PHONY: train-setup train-test train-smoke data all build test demo deps deps-apt deps-node vet fuzz bench bench-litert generate clean
+.PHONY: cross train-setup train-test train-smoke data all build test demo deps deps-apt deps-node vet fuzz bench bench-litert generate clean
 
 all: build
 
@@ -32,6 +32,8 @@ deps-apt:
 	command -v dciodvfy >/dev/null 2>&1 || need="$$need dicom3tools"; \
 	[ -d /usr/lib/python3/dist-packages/pydicom/data/test_files ] || need="$$need python3-pydicom"; \
 	command -v Orthanc >/dev/null 2>&1 || need="$$need orthanc"; \
+	command -v qemu-aarch64-static >/dev/null 2>&1 || need="$$need qemu-user-static"; \
+	command -v file >/dev/null 2>&1 || need="$$need file"; \
 	[ -x /usr/bin/chromium ] || need="$$need chromium"; \
 	if [ -n "$$need" ]; then \
 	  echo "make: installing Debian packages:$$need"; \
@@ -68,6 +70,9 @@ vet:
 test: deps vet train-test train-smoke
 	LSMS_REQUIRE_LITERT=1 LSMS_REQUIRE_DICOM_TOOLS=1 LSMS_REQUIRE_ORTHANC=1 LSMS_REQUIRE_BROWSER=1 $(GO) test $(GOFLAGS_TEST) -timeout 25m ./...
 	$(GO) test $(GOFLAGS_TEST) -tags noasm ./runtime/kernels/
+	CGO_ENABLED=0 $(GO) test $(GOFLAGS_TEST) ./runtime/tflitec/
+	LSMS_REQUIRE_LITERT=1 QEMU_ARCHES="arm64 arm" ./scripts/qemu-test.sh $(GOFLAGS_TEST) -timeout 20m ./runtime/kernels/ ./tokenizer/
+	./scripts/cross.sh $(BIN)/cross
 
 # --- training (PyTorch from Debian, /usr/bin/python3) -------------------------
 
@@ -90,6 +95,10 @@ data: build
 FUZZTIME ?= 60s
 fuzz:
 	FUZZTIME=$(FUZZTIME) ./scripts/fuzz.sh
+
+# Static ARM builds of lsms (arm64, armv7) and an arm64 build with the tflite backend.
+cross:
+	./scripts/cross.sh $(BIN)/cross
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchtime 3x ./runtime/kernels/
