@@ -12,7 +12,7 @@ LITERT    := tools/litert
 BROWSER   := tools/browser
 GOFLAGS_TEST ?= -count=1
 
-.PHONY: cross train-setup train-test train-smoke data all build test demo deps deps-apt deps-node vet fuzz bench bench-litert generate clean
+.PHONY: bench-peers cross train-setup train-test train-smoke data all build test demo deps deps-apt deps-node vet fuzz bench bench-litert generate clean
 
 all: build
 
@@ -106,6 +106,11 @@ bench:
 # Our interpreter vs LiteRT (TFLite WebAssembly) on LSMS layer shapes.
 bench-litert: deps-node
 	$(GO) run ./internal/layerbench -runs 20
+
+# LSMS vision forward: ours (float32, int8) vs ONNX Runtime, PyTorch and
+# LiteRT on the same weights, 480×480 and 256×256, 2 threads (issue 11).
+bench-peers: deps-node train-setup
+	./scripts/bench-peers.sh $(PEERFLAGS)
 
 # Regenerate the TFLite flatbuffer bindings (needs flatc 2.0.8: apt-get install flatbuffers-compiler).
 generate:
