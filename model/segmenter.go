@@ -299,6 +299,15 @@ func (s *Segmenter) lookup(expr string, t *Timing) (*cached, bool, error) {
 	return c, false, nil
 }
 
+// ForgetText empties the cache of word features, so that the next Segment
+// tokenizes and runs the text graph again (benchmarks of a cold expression).
+func (s *Segmenter) ForgetText() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.cache = map[string]*list.Element{}
+	s.lru.Init()
+}
+
 // Segment segments one slice for an expression.
 func (s *Segmenter) Segment(sl Slice, expr string) (*Result, error) {
 	if sl.Rows <= 0 || sl.Cols <= 0 || len(sl.HU) != sl.Rows*sl.Cols {

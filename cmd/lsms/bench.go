@@ -57,6 +57,9 @@ type benchConfig struct {
 	asJSON     bool
 	csvPath    string
 	seed       uint64
+	e2e        []string // slice files or folders for the end-to-end run
+	expr       string
+	e2eCached  bool
 }
 
 func (c *benchConfig) ab() bool { return c.abModel != "" || c.abBackend != "" || c.abThreads != 0 }
@@ -69,6 +72,7 @@ func init() {
 		example: "lsms bench models/demo/demo_f32.tflite --runs 100 --profile --top 5\n" +
 			"lsms bench float.tflite --ab int8.tflite --runs 200 --json > ab.json\n" +
 			"lsms bench models/lsms --threads 4 --profile --csv ops.csv\n" +
+			"lsms bench models/lsms-synth-f32 --e2e samples/images --expr \"the larger cyst in segment VI\"\n" +
 			"exit status: 0 ok, 1 the benchmark failed (unreadable model, bad input file, ...), 2 bad flags or arguments",
 		setup: func(fs *pflag.FlagSet) func([]string, io.Writer, io.Writer) error {
 			c := &benchConfig{}
@@ -87,6 +91,9 @@ func init() {
 			fs.BoolVar(&c.asJSON, "json", false, "print one JSON object (schema lsms-bench/v1) instead of tables")
 			fs.StringVar(&c.csvPath, "csv", "", "write per-operator rows to this CSV file (implies --profile)")
 			fs.Uint64Var(&c.seed, "seed", 1, "seed of the random inputs")
+			fs.StringArrayVar(&c.e2e, "e2e", nil, "end to end per slice (bundle only): DICOM or 16-bit PNG slice files or folders, read, decoded, tokenized, segmented and post-processed each run; repeatable")
+			fs.StringVar(&c.expr, "expr", "the largest lesion", "with --e2e: the referring expression")
+			fs.BoolVar(&c.e2eCached, "e2e-cached", false, "with --e2e: keep the expression's word features between slices (a series) instead of tokenizing and running the text graph per slice")
 			return func(args []string, stdout, stderr io.Writer) error {
 				if err := c.check(fs, args); err != nil {
 					return err
@@ -118,6 +125,10 @@ func (c *benchConfig) check(fs *pflag.FlagSet, args []string) error {
 		return usagef("--top %d: want ≥ 1", c.top)
 	case c.ab() && len(args) != 1:
 		return usagef("an A/B run takes one MODEL (A), got %d", len(args))
+	case len(c.e2e) > 0 && (len(args) != 1 || c.ab()):
+		return usagef("--e2e takes one bundle and no A/B flags")
+	case fs.Changed("expr") && len(c.e2e) == 0, fs.Changed("e2e-cached") && len(c.e2e) == 0:
+		return usagef("--expr and --e2e-cached apply to an --e2e run")
 	}
 	if c.minSeconds > 0 {
 		c.runs = 0
@@ -145,12 +156,7 @@ type benchTarget struct {
 // .tflite file is one graph; a bundle directory (with manifest.json, see
 // model/bundle) is its text and vision graphs, or, if it has only a combined
 // file, that file's "text" and "vision" signatures.
-//
-// HOOK(e2e): the end-to-end per-slice latency of a bundle (DICOM decode,
-// tokenize, text, preprocess, vision, post-process through model.Segmenter)
-// belongs next to this: when arg is a bundle, run the Segmenter per slice,
-// record each stage with benchstat.Stages (Add or Lap.Done) and set
-// benchReport.Stages; text and JSON output already print Stages.
+// The end-to-end per-slice run (--e2e) is benchE2E.
 func resolveTargets(arg, sig string) ([]benchTarget, error) {
 	st, err := os.Stat(arg)
 	if err != nil {
@@ -236,7 +242,7 @@ type benchReport struct {
 	Seed       uint64         `json:"seed"`
 	Results    []*graphResult `json:"results"`
 	AB         []abResult     `json:"ab,omitempty"`
-	// Stages are end-to-end per-slice stages (see HOOK(e2e) at resolveTargets).
+	// Stages are end-to-end per-slice stages (--e2e, benchE2E).
 	Stages       []benchstat.StageSummary `json:"stages,omitempty"`
 	PeakRSSBytes *int64                   `json:"peak_rss_bytes"`
 
@@ -368,6 +374,11 @@ func benchMain(args []string, c *benchConfig, stdout, stderr io.Writer) error {
 	for i, ok := range matched {
 		if !ok {
 			return fmt.Errorf("--input %s=%s: no graph benchmarked has an input %q", inputs[i].key, inputs[i].file, inputs[i].key)
+		}
+	}
+	if len(c.e2e) > 0 {
+		if err := benchE2E(args[0], c, rep); err != nil {
+			return err
 		}
 	}
 	if n, err := benchstat.PeakRSS(); err == nil {

@@ -533,3 +533,57 @@ func TestBenchHelp(t *testing.T) {
 		}
 	}
 }
+
+// --e2e times the shipped bundle on real files (16-bit PNG samples and a
+// DICOM CT) stage by stage; every stage has one sample per run, and the
+// stages add up to no more than the total.
+func TestBenchE2E(t *testing.T) {
+	bundleDir := filepath.Join("..", "..", "models", "lsms-synth-f32")
+	pngs, _ := filepath.Glob(filepath.Join("..", "..", "samples", "images", "*.png"))
+	if len(pngs) < 2 {
+		t.Fatalf("samples: %d PNG slices", len(pngs))
+	}
+	ct := filepath.Join("..", "..", "device", "dicom", "testdata", "CT_small.dcm")
+	code, out, errs := benchRun(t, bundleDir, "--runs", "4", "--warmup", "0", "--json",
+		"--e2e", pngs[0], "--e2e", pngs[1], "--e2e", ct, "--expr", "the larger cyst in segment VI")
+	if code != exitOK {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	var r struct {
+		Stages []struct {
+			Name string  `json:"name"`
+			N    int     `json:"n"`
+			Mean float64 `json:"mean_ms"`
+		} `json:"stages"`
+	}
+	if err := json.Unmarshal([]byte(out), &r); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	want := append(append([]string(nil), e2eStages...), "total")
+	if len(r.Stages) != len(want) {
+		t.Fatalf("stages %+v, want %v", r.Stages, want)
+	}
+	sum := 0.0
+	for i, s := range r.Stages {
+		if s.Name != want[i] || s.N != 4 {
+			t.Errorf("stage %d: %+v, want %s with 4 samples", i, s, want[i])
+		}
+		if i < len(want)-1 {
+			sum += s.Mean
+		}
+	}
+	if tot := r.Stages[len(want)-1].Mean; tot <= 0 || sum > tot*1.001 {
+		t.Errorf("stages sum to %g ms, total %g ms", sum, tot)
+	}
+	// Text output has the end-to-end table; --e2e needs one bundle.
+	code, out, errs = benchRun(t, bundleDir, "--runs", "2", "--warmup", "0", "--e2e", pngs[0])
+	if code != exitOK || !strings.Contains(out, "end to end per slice (ms):") || !strings.Contains(out, "read+decode") {
+		t.Errorf("exit %d, %s\n%s", code, errs, out)
+	}
+	if code, _, errs := benchRun(t, bundleDir, "--expr", "x"); code != exitUsage || !strings.Contains(errs, "--e2e") {
+		t.Errorf("--expr without --e2e: exit %d, %s", code, errs)
+	}
+	if code, _, errs := benchRun(t, bundleDir, "--e2e", "/nonexistent.dcm"); code != exitFailure || !strings.Contains(errs, "nonexistent") {
+		t.Errorf("missing --e2e file: exit %d, %s", code, errs)
+	}
+}
