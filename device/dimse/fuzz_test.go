@@ -38,8 +38,21 @@ func FuzzReadPDU(f *testing.F) {
 	})
 }
 
-// normalize maps empty and nil slices alike for comparison.
+// normalize maps empty and nil slices alike for comparison, and puts
+// unknown user-information sub-items in the order Encode writes them (PS3.7
+// D.3.3: those before the implementation version name first, each group in
+// its original order).
 func normalize(p PDU) PDU {
+	switch a := p.(type) {
+	case *AssociateRQ:
+		c := *a
+		c.UserInfo.Other = canonicalOther(a.UserInfo.Other)
+		return &c
+	case *AssociateAC:
+		c := *a
+		c.UserInfo.Other = canonicalOther(a.UserInfo.Other)
+		return &c
+	}
 	if d, ok := p.(*PDataTF); ok {
 		c := &PDataTF{}
 		for _, it := range d.Items {
@@ -171,4 +184,19 @@ func FuzzServerStream(f *testing.F) {
 			t.Fatal("association did not end")
 		}
 	})
+}
+
+func canonicalOther(items []SubItem) []SubItem {
+	out := []SubItem{}
+	for _, it := range items {
+		if it.Type < subImplementationName {
+			out = append(out, it)
+		}
+	}
+	for _, it := range items {
+		if it.Type >= subImplementationName {
+			out = append(out, it)
+		}
+	}
+	return out
 }
