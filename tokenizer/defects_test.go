@@ -1,9 +1,12 @@
+//go:build !(386 || arm || mips || mipsle)
+
 package tokenizer
 
 // Measured defects of github.com/sugarme/tokenizer v0.3.0, each shown on
 // the library itself and checked against this package. A library check
 // that no longer reproduces is logged, not failed: it means a workaround
-// may be removable after an upgrade.
+// may be removable after an upgrade. The library does not compile on
+// 32-bit targets, so neither does this file.
 
 import (
 	"go/parser"

@@ -30,19 +30,30 @@
 //
 // # Use of github.com/sugarme/tokenizer
 //
-// The WordPiece model (vocabulary lookup, greedy longest match, the
-// 100-character rule) and the decoder come from sugarme/tokenizer v0.3.0.
-// Its normaliser, pre-tokeniser, offsets, padding, truncation, file loaders
-// and trainer are not used: measured on v0.3.0 (defects_test.go), its
-// normaliser drops accents without decomposing ("tümor" → [UNK]), treats
-// only ASCII whitespace as a separator (NBSP, U+3000), repeats tokens after
-// a leading zero-width space or soft hyphen, panics on "Ⱥ" (and on "İ"
-// without NFD); its offsets shift after CJK characters; WithFixed padding
-// does not truncate; DefaultWordpieceDecoder panics; its vocab.txt reader
-// panics (and calls log.Fatal on a missing file); its trainer prints to
-// stdout; its pretrained presets os.Chdir to the build machine's source
-// folder and log.Fatal where it is absent. This package does those parts
-// itself and never imports pretrained.
+// On 64-bit targets the WordPiece model (vocabulary lookup, greedy longest
+// match, the 100-character rule) and the decoder come from
+// sugarme/tokenizer v0.3.0 (wordpiece_lib.go). The library does not compile
+// on 32-bit targets (386, arm, mips, mipsle: its root package passes a
+// 2 GiB constant as an int), so there this package uses its own WordPiece
+// model and decoder (wordpiece.go, selected by wordpiece_own.go), written
+// to behave exactly as the library's: same pieces, ids and offsets, the
+// whole word as [UNK] when it is too long or cannot be spelt, and the same
+// decoder cleanup. wordpiece_twin_test.go checks the two agree on the test
+// corpora and under FuzzWordPieceTwin; it and defects_test.go run only
+// where the library compiles, while wordpiece_test.go and the golden tests
+// run on every target.
+//
+// The library's normaliser, pre-tokeniser, offsets, padding, truncation,
+// file loaders and trainer are not used: measured on v0.3.0
+// (defects_test.go), its normaliser drops accents without decomposing
+// ("tümor" → [UNK]), treats only ASCII whitespace as a separator (NBSP,
+// U+3000), repeats tokens after a leading zero-width space or soft hyphen,
+// panics on "Ⱥ" (and on "İ" without NFD); its offsets shift after CJK
+// characters; WithFixed padding does not truncate; DefaultWordpieceDecoder
+// panics; its vocab.txt reader panics (and calls log.Fatal on a missing
+// file); its trainer prints to stdout; its pretrained presets os.Chdir to
+// the build machine's source folder and log.Fatal where it is absent. This
+// package does those parts itself and never imports pretrained.
 //
 // # Golden file
 //

@@ -7,10 +7,6 @@ import (
 	"strings"
 	"sync"
 	"unicode/utf8"
-
-	"github.com/sugarme/tokenizer/decoder"
-	"github.com/sugarme/tokenizer/model"
-	"github.com/sugarme/tokenizer/model/wordpiece"
 )
 
 // The special tokens, looked up by name in every vocabulary.
@@ -53,8 +49,7 @@ type SpecialIDs struct {
 // Tokenizer is a BERT WordPiece tokenizer. It is safe for concurrent use.
 type Tokenizer struct {
 	source   string
-	model    wordpiece.WordPiece
-	dec      *decoder.WordPieceDecoder
+	wp       wordPiecer // WordPiece model and decoder (wordpiece.go)
 	norm     normalizer
 	vocab    map[string]int
 	byID     map[int]string
@@ -200,16 +195,7 @@ func (s *spec) build(opts []Option) (*Tokenizer, error) {
 		return t.literals[i] < t.literals[j]
 	})
 
-	mv := model.Vocab(s.vocab)
-	t.model = wordpiece.NewWordPieceBuilder().
-		Vocab(&mv).
-		UnkToken(s.unk).
-		ContinuingSubwordPrefix(s.prefix).
-		MaxInputCharsPerWord(s.maxChars).
-		Build()
-	// Not decoder.DefaultWordpieceDecoder(): it leaves the embedded base
-	// nil and panics on Decode (see defects_test.go).
-	t.dec = decoder.NewWordPieceDecoder(s.prefix, true)
+	t.wp = newWordPiecer(s.vocab, s.unk, s.prefix, s.maxChars)
 	t.pool.New = func() any { return &words{start: -1} }
 	t.cache = &wordCache{m: map[string][]piece{}}
 	return t, nil
@@ -355,7 +341,7 @@ type wordCache struct {
 }
 
 // wordPieces splits one normalised word (UTF-8, n runes) with the
-// library's WordPiece model, through a bounded cache.
+// WordPiece model, through a bounded cache.
 func (t *Tokenizer) wordPieces(word []byte, n int) []piece {
 	if c := t.cache; c != nil {
 		c.mu.RLock()
@@ -366,16 +352,14 @@ func (t *Tokenizer) wordPieces(word []byte, n int) []piece {
 		}
 	}
 	key := string(word)
-	lp, err := t.model.Tokenize(key)
-	ps := make([]piece, 0, len(lp))
-	for _, p := range lp {
-		// The library gives rune offsets within the word; they are mapped to
+	ps, err := t.wp.tokenize(key)
+	for _, p := range ps {
+		// The model gives rune offsets within the word; they are mapped to
 		// input bytes by the caller.
-		if len(p.Offsets) != 2 || p.Offsets[0] < 0 || p.Offsets[0] >= p.Offsets[1] || p.Offsets[1] > n {
-			err = fmt.Errorf("bad offsets %v", p.Offsets)
+		if p.a < 0 || p.a >= p.b || int(p.b) > n {
+			err = fmt.Errorf("bad offsets [%d %d]", p.a, p.b)
 			break
 		}
-		ps = append(ps, piece{id: int32(p.Id), a: int32(p.Offsets[0]), b: int32(p.Offsets[1]), tok: p.Value})
 	}
 	if err != nil || len(ps) == 0 {
 		// Unreachable: [UNK] is checked at construction and words are
@@ -438,7 +422,7 @@ func (t *Tokenizer) Decode(ids []int32) string {
 	if len(toks) == 0 {
 		return ""
 	}
-	return strings.Join(t.dec.DecodeChain(toks), "")
+	return t.wp.decode(toks)
 }
 
 // Vocab returns the vocabulary in id order. It fails with ErrVocab when the
