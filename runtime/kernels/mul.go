@@ -60,6 +60,13 @@ func (p *mulQuantParams) apply(x, y int8) int8 {
 		f = min(max(f, float32(p.lo-p.oZP)), float32(p.hi-p.oZP))
 		return int8(int32(math.RoundToEven(float64(f))) + p.oZP)
 	}
+	if p.shift > 0 {
+		// TFLite's x·2^shift wraps at extreme scale ratios (Prepare accepts
+		// them); saturate instead, the result clamps anyway.
+		w := int64(v) << p.shift
+		r := int64(SaturatingRoundingDoublingHighMul(int32(max(math.MinInt32, min(math.MaxInt32, w))), p.mult)) + int64(p.oZP)
+		return int8(max(int64(p.lo), min(int64(p.hi), r)))
+	}
 	r := MultiplyByQuantizedMultiplier(v, p.mult, p.shift) + p.oZP
 	return int8(max(p.lo, min(p.hi, r)))
 }

@@ -65,13 +65,7 @@ func MultiplyByQuantizedMultiplier(x, q int32, shift int) int32 {
 	} else {
 		right = -shift
 	}
-	if left > 0 {
-		// Saturate instead of wrapping: a multiplier this large only comes
-		// from extreme scale ratios, whose results clamp anyway.
-		v := int64(x) << left
-		x = int32(max(math.MinInt32, min(math.MaxInt32, v)))
-	}
-	return RoundingDivideByPOT(SaturatingRoundingDoublingHighMul(x, q), right)
+	return RoundingDivideByPOT(SaturatingRoundingDoublingHighMul(x*(1<<left), q), right)
 }
 
 // MultiplyByQuantizedMultiplierSmallerThanOneExp is TFLite's variant for
