@@ -9,7 +9,7 @@
 set -euo pipefail
 ckpt=$1
 data=${2:-data/refct}
-work=${3:-/tmp/lsms-release}
+work=$(realpath -m "${3:-/tmp/lsms-release}")
 cd "$(dirname "$0")/.."
 mkdir -p "$work" docs
 make -s build
@@ -20,8 +20,9 @@ rm -rf models/lsms-synth-f32
 bin/lsms export --weights "$work/lsms.safetensors" --vocab "$data/vocab.txt" --out models/lsms-synth-f32
 echo "== parity"
 train/py -m train.parity --model "$work/lsms.safetensors" --data "$data" --size "$size" --n 20 --out "$work/parity"
-LSMS_REQUIRE_LITERT=1 LSMS_PARITY_DIR="$work/parity" LSMS_PARITY_BUNDLE=models/lsms-synth-f32 \
-  go test -count=1 -run TestBundleParity -v ./model/ | tee "$work/parity.txt"
+LSMS_REQUIRE_LITERT=1 LSMS_PARITY_DIR="$work/parity" LSMS_PARITY_BUNDLE="$PWD/models/lsms-synth-f32" \
+  go test -count=1 -run TestBundleParity -v ./model/ > "$work/parity.txt" 2>&1 || echo "release: PARITY FAILED (see $work/parity.txt)" >&2
+tail -3 "$work/parity.txt"
 echo "== evaluation"
 train/py -m train.eval --model "$work/lsms.safetensors" --data "$data" --split test --size "$size" --swap --threads 2 --out docs/eval.md
 echo "== int8"
