@@ -18,7 +18,9 @@
 //     folded into SVLA's mix conv (BN(m⊙v + v) = (s⊙(m+1))⊙v + t, so mix
 //     gets weights s·W and bias s·(b+1), then MUL by v and ADD t), norm2 into
 //     ffn.fc2 (s·W, s·b + t) plus a MUL of the residual by s;
-//   - InstanceNorm (ω_v1, ω_v2, ω_f): MEAN over H,W, SQUARED_DIFFERENCE,
+//   - InstanceNorm (ω_v1, ω_v2, ω_f): MEAN over H,W, SUB, MEAN again (a
+//     two-pass mean: ω_f's input can be constant over H,W, where the float32
+//     MEAN's rounding error would be amplified 1/√eps-fold), SQUARED_DIFFERENCE,
 //     MEAN, ADD eps, RSQRT, SUB, MUL;
 //   - GELU: the GELU op, approximate=false (nn.GELU() is exact erf); the
 //     TFLite GPU delegate rejects GELU, so Options.GPUGELU instead builds it
@@ -266,12 +268,21 @@ func (v *vision) stem(p string, x graph.Value) graph.Value {
 }
 
 // instanceNorm: (x − mean_hw)·rsqrt(var_hw + eps), no affine.
+//
+// The mean is taken in two passes (x − m₁, then minus the mean m₂ of that):
+// a channel that is (nearly) constant over H×W — ω_f's input once the word
+// attention saturates on one word everywhere — has var ≪ eps, so the output
+// is ≈ (x − mean)/√eps and any rounding error of MEAN (a float32 sum of H·W
+// values, off by up to ~n·ulp(|x|)) is amplified √(1/eps)-fold into the
+// block (PyTorch's accurate mean gives ≈ 0 there). m₂ corrects that error.
 func (v *vision) instanceNorm(name string, x graph.Value) graph.Value {
 	g := v.g
 	mean := g.Mean(name+".mean", x, 1, 2)
-	variance := g.Mean(name+".var", g.SquaredDifference(name+".sqdiff", x, mean), 1, 2)
+	c := g.Sub(name+".centered0", x, mean)
+	mean2 := g.Mean(name+".mean2", c, 1, 2)
+	variance := g.Mean(name+".var", g.SquaredDifference(name+".sqdiff", c, mean2), 1, 2)
 	r := g.Rsqrt(name+".rstd", g.Add(name+".var_eps", variance, g.Scalar(float32(v.cfg.NormEps)), graph.None))
-	return g.Mul(name, g.Sub(name+".centered", x, mean), r)
+	return g.Mul(name, g.Sub(name+".centered", c, mean2), r)
 }
 
 func (v *vision) convIN(name string, x graph.Value, c int) graph.Value {
