@@ -58,7 +58,7 @@ func RingSink(r *ring.Ring, source string) Sink {
 
 // Stats counts what a Folder has done.
 type Stats struct {
-	Polls     uint64
+	Polls     uint64 // completed polls
 	Processed uint64 // accepted by the Sink, moved to .processed
 	Failed    uint64 // moved to .failed
 	Retried   uint64 // put back after a retryable Sink error
@@ -201,7 +201,9 @@ func (f *Folder) Poll(ctx context.Context) (int, error) {
 	if err := f.start(); err != nil {
 		return 0, err
 	}
-	f.polls.Add(1)
+	// Counted when the poll is over (its files handed on or put back), so
+	// that a caller that sees Polls change sees the poll's effects too.
+	defer f.polls.Add(1)
 	ents, err := os.ReadDir(f.Dir)
 	if err != nil {
 		return 0, err
