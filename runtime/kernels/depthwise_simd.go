@@ -257,17 +257,18 @@ func dwKernF32Go(p []float32, offs []int, w []float32, bias *[dwCB]float32, step
 		for c := range dwCB {
 			var acc float32
 			for t, off := range offs {
-				acc = dwFMA32(p[off/4+j*step+c], w[t*dwCB+c], acc)
+				acc = fma32(p[off/4+j*step+c], w[t*dwCB+c], acc)
 			}
 			out[j*ostride+c] = ClampF32(acc+bias[c], lo, hi)
 		}
 	}
 }
 
-// dwFMA32 is x·y + z rounded once to float32 (VFMADD231PS): the product
+// fma32 is x·y + z rounded once to float32 (VFMADD231PS, the twins of
+// the FMA kernels): the product
 // is exact in float64, their sum rounded to odd (its error exact by
 // TwoSum), and rounding that to float32 is then correct.
-func dwFMA32(x, y, z float32) float32 {
+func fma32(x, y, z float32) float32 {
 	p, zz := float64(x)*float64(y), float64(z)
 	s := p + zz
 	bb := s - p

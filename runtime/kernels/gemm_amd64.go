@@ -411,7 +411,7 @@ func gemmF32KernGo(w, k int, a []float32, rs, ks int, b []float32, bs int, c []f
 		for j := range cols {
 			var acc float32
 			for kk := range k {
-				acc = gemmFMA32(a[i*rs+kk*ks], b[j/gemmNRF*bs+kk*gemmNRF+j%gemmNRF], acc)
+				acc = fma32(a[i*rs+kk*ks], b[j/gemmNRF*bs+kk*gemmNRF+j%gemmNRF], acc)
 			}
 			if bias != nil {
 				acc += bias[j]
@@ -419,24 +419,6 @@ func gemmF32KernGo(w, k int, a []float32, rs, ks int, b []float32, bs int, c []f
 			c[i*ldc+j] = ClampF32(acc, lo, hi)
 		}
 	}
-}
-
-// gemmFMA32 is x·y + z rounded once to float32 (VFMADD231PS): the
-// product is exact in float64, the float64 sum is rounded to odd (exact
-// error by TwoSum), and rounding that to float32 is then correct.
-func gemmFMA32(x, y, z float32) float32 {
-	p, zz := float64(x)*float64(y), float64(z)
-	s := p + zz
-	bb := s - p
-	e := (p - (s - bb)) + (zz - bb)
-	if bits := math.Float64bits(s); e != 0 && bits&1 == 0 {
-		if (e > 0) == (s > 0) {
-			s = math.Float64frombits(bits + 1)
-		} else {
-			s = math.Float64frombits(bits - 1)
-		}
-	}
-	return float32(s)
 }
 
 // gemmI8KernGo is the Go form of gemmI8K8VNNI (w = 1), gemmI8K16VNNI

@@ -45,7 +45,7 @@ func TestGemmFMA32(t *testing.T) {
 		if rng.IntN(2) == 0 {
 			z = -x * y * (1 + float32(rng.NormFloat64())*1e-6)
 		}
-		if got, want := gemmFMA32(x, y, z), float32(gemmTBigFMA(x, y, z)); got != want {
+		if got, want := fma32(x, y, z), float32(gemmTBigFMA(x, y, z)); got != want {
 			t.Fatalf("fma(%g,%g,%g) = %g, want %g", x, y, z, got, want)
 		}
 	}
