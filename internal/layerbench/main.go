@@ -43,6 +43,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/lsms-edge/lsms/internal/benchstat"
 	"github.com/lsms-edge/lsms/internal/litert"
 	"github.com/lsms-edge/lsms/internal/npy"
 	"github.com/lsms-edge/lsms/runtime/interp"
@@ -165,7 +166,7 @@ func bench(cfg config, logw io.Writer) (*Report, error) {
 	}
 	rep := &Report{Meta: Meta{
 		OursThreads: cfg.threads, GOMAXPROCS: runtime.GOMAXPROCS(0), Runs: cfg.runs, Warmup: cfg.warmup,
-		CPU: cpuName(), LiteRTVersion: litertVersion(),
+		CPU: benchstat.CPUName(), LiteRTVersion: litertVersion(),
 	}}
 	rows := make([]Row, len(ls))
 	ours := make([][]float32, len(ls))
@@ -414,19 +415,6 @@ func orDash(s string) string {
 func firstLine(s string) string {
 	s, _, _ = strings.Cut(s, "\n")
 	return s
-}
-
-func cpuName() string {
-	b, err := os.ReadFile("/proc/cpuinfo")
-	if err != nil {
-		return runtime.GOARCH
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if k, v, ok := strings.Cut(line, ":"); ok && strings.TrimSpace(k) == "model name" {
-			return strings.TrimSpace(v)
-		}
-	}
-	return runtime.GOARCH
 }
 
 func litertVersion() string {

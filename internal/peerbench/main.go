@@ -38,6 +38,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/lsms-edge/lsms/internal/benchstat"
 	"github.com/lsms-edge/lsms/internal/litert"
 )
 
@@ -172,7 +173,7 @@ func run(c *config, logw io.Writer) (*Report, error) {
 	}
 	rep := &Report{Meta: Meta{
 		Config: c.model, Ckpt: c.ckpt, T: c.T, Seed: c.seed, Threads: c.threads, Runs: c.runs, Warmup: c.warmup,
-		GOMAXPROCS: runtime.GOMAXPROCS(0), CPU: cpuName(), Load: loadAvg(), Dir: c.dir, Start: time.Now().UTC().Format(time.RFC3339),
+		GOMAXPROCS: runtime.GOMAXPROCS(0), CPU: benchstat.CPUName(), Load: loadAvg(), Dir: c.dir, Start: time.Now().UTC().Format(time.RFC3339),
 	}}
 	sets, err := prepareModels(c, logw)
 	if err != nil {
@@ -203,19 +204,6 @@ func run(c *config, logw io.Writer) (*Report, error) {
 	rep.Meta.LoadEnd = loadAvg()
 	rep.finish()
 	return rep, nil
-}
-
-func cpuName() string {
-	b, err := os.ReadFile("/proc/cpuinfo")
-	if err != nil {
-		return runtime.GOARCH
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if k, v, ok := strings.Cut(line, ":"); ok && strings.TrimSpace(k) == "model name" {
-			return strings.TrimSpace(v)
-		}
-	}
-	return runtime.GOARCH
 }
 
 // loadAvg is /proc/loadavg's 1, 5 and 15 minute averages ("" if unknown).
