@@ -178,7 +178,7 @@ func (k *conv2D) Prepare(ctx *Context, n *Node) (int, error) {
 		if len(filt.Scale) > 1 && filt.QDim != 0 {
 			return 0, n.Errorf("filter is quantized along dimension %d, want 0", filt.QDim)
 		}
-		mult, shift, err := gemmQuantParams(n, in, filt, out, g.outC)
+		muls, err := gemmQuantParams(n, in, filt, out, g.outC, bias != nil)
 		if err != nil {
 			return 0, err
 		}
@@ -188,7 +188,7 @@ func (k *conv2D) Prepare(ctx *Context, n *Node) (int, error) {
 			k.padI8[i] = int8(k.inZP)
 		}
 		lo, hi := ActivationRangeInt8(o.FusedActivationFunction, out.Scale[0], out.ZeroPoint[0])
-		k.q = gemmNewQuant(make([]int32, g.outC), gemmMakeMuls(mult, shift), out.ZeroPoint[0], lo, hi)
+		k.q = gemmNewQuant(make([]int32, g.outC), muls, out.ZeroPoint[0], lo, hi)
 		k.colSum = make([]int32, g.outC)
 		k.bI = make([]int64, g.groups*gemmPackedBSizeI8(g.outCPerGroup, g.kPerGroup))
 		if k.wConst && k.bConst {
@@ -470,8 +470,11 @@ func conv2DRefF32(g *convGeom, in, filt, bias []float32, lo, hi float32, out []f
 	}
 }
 
-// conv2DRefI8 is TFLite's reference_integer_ops::ConvPerChannel.
-func conv2DRefI8(g *convGeom, in []int8, inZP int32, filt []int8, bias []int32, mult []int32, shift []int, outZP, lo, hi int32, out []int8) {
+// conv2DRefI8 is TFLite's reference_integer_ops::ConvPerChannel with the
+// output stage of the XNNPACK delegate that LiteRT runs it with:
+// RequantizeFP32 by scale[oc], or without scale (a bias-less op)
+// TFLite's MultiplyByQuantizedMultiplier (see gemmQuantParams).
+func conv2DRefI8(g *convGeom, in []int8, inZP int32, filt []int8, bias []int32, scale []float32, mult []int32, shift []int, outZP, lo, hi int32, out []int8) {
 	for b := range g.batch {
 		for oy := range g.outH {
 			for ox := range g.outW {
@@ -498,7 +501,7 @@ func conv2DRefI8(g *convGeom, in []int8, inZP int32, filt []int8, bias []int32, 
 					if bias != nil {
 						acc += bias[oc]
 					}
-					acc = MultiplyByQuantizedMultiplier(acc, mult[oc], shift[oc]) + outZP
+					acc = refRequant(acc, scale, mult, shift, oc) + outZP
 					out[((b*g.outH+oy)*g.outW+ox)*g.outC+oc] = int8(max(lo, min(hi, acc)))
 				}
 			}

@@ -273,7 +273,14 @@ func convcCases(t *testing.T, rng *rand.Rand, depthwise bool, n int) (fl, q []co
 		qy := qb.Tensor("yq", tflite.Int8, outShape, gemmcQ([]float32{outScale}, []int64{outZP}, 0))
 		qb.Op(op, opts, gemmcOpInputs(qx, qw, qbias), qy)
 		conformance.DequantizeOutput(qb, qy, "y")
-		q = append(q, conformance.Case{Name: cname, Model: qb.Model(), Inputs: []conformance.Input{{Shape: inShape, F32: inQ}}, QuantScale: outScale})
+		qname := cname + "_per-tensor"
+		if perChannel {
+			qname = cname + "_per-channel"
+		}
+		if bf == nil {
+			qname += "_nobias"
+		}
+		q = append(q, conformance.Case{Name: qname, Model: qb.Model(), Inputs: []conformance.Input{{Shape: inShape, F32: inQ}}, QuantScale: outScale})
 	}
 	return fl, q
 }

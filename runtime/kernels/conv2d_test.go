@@ -141,17 +141,19 @@ func TestConv2DInt8MatchesReference(t *testing.T) {
 		}
 		outScale := float32(float64(inScale) * 0.5 * (0.2 + rng.Float64()) * float64(g.kPerGroup) / 10)
 		outZP := int32(rng.IntN(256) - 128)
+		scale := make([]float32, g.outC)
 		mult, shift := make([]int32, g.outC), make([]int, g.outC)
 		for oc := range g.outC {
 			ws := wScale[0]
 			if perChannel {
 				ws = wScale[oc]
 			}
+			scale[oc] = RequantScaleFP32(inScale, ws, outScale)
 			mult[oc], shift[oc] = QuantizeMultiplier(float64(inScale) * float64(ws) / float64(outScale))
 		}
 		lo, hi := ActivationRangeInt8(c.act, outScale, outZP)
 		want := make([]int8, g.batch*g.outH*g.outW*g.outC)
-		conv2DRefI8(g, in, inZP, w, bias, mult, shift, outZP, lo, hi, want)
+		conv2DRefI8(g, in, inZP, w, bias, refScale(scale, bias), mult, shift, outZP, lo, hi, want)
 		opts := &schema.Conv2DOptionsT{Padding: c.pad, StrideH: int32(g.sh), StrideW: int32(g.sw), DilationHFactor: int32(g.dh), DilationWFactor: int32(g.dw), FusedActivationFunction: c.act}
 		konst := rng.IntN(4) > 0
 		ins := []*Tensor{
@@ -187,4 +189,13 @@ func TestConv2DRejects(t *testing.T) {
 	if _, err := gemmTRun(t, schema.BuiltinOperatorCONV_2D, &schema.Conv2DOptionsT{StrideH: 1, StrideW: 1}, []*Tensor{in, wi}, out, 1); err == nil {
 		t.Error("hybrid float×int8 accepted")
 	}
+}
+
+// refScale is the fp32 scales the kernels use for an op with bias, nil
+// (fixed-point requantization) for one without (see gemmQuantParams).
+func refScale(scale []float32, bias []int32) []float32 {
+	if bias == nil {
+		return nil
+	}
+	return scale
 }

@@ -66,6 +66,19 @@ func dwGatherI8(dst []int32, src []int8, sstride int, zp int32) {
 
 // dwStoreI8 is dwStoreI8Go with gemmRequantAVX2.
 func dwStoreI8(tile *[dwSB * dwTileStride]int32, rows, cols int, out []int8, ldo int, q *gemmQuant) {
+	if q.vScale != nil {
+		var zero [gemmMR]int32
+		last := cols - 1
+		_, _ = q.colAdd[last], q.vScale[last]
+		lanes := &gemmTailMask[(8-cols%8)%8]
+		for r0 := 0; r0 < rows; r0 += gemmMR {
+			n := min(gemmMR, rows-r0)
+			_ = out[(r0+n-1)*ldo+last]
+			gemmRequantF32AVX2(&tile[r0*dwTileStride], n, cols, &out[r0*ldo], ldo, &q.colAdd[0], &zero,
+				&q.vScale[0], lanes, q.zp, q.lo, q.hi, float32(q.lo-q.zp), float32(q.hi-q.zp))
+		}
+		return
+	}
 	if q.vMul == nil {
 		dwStoreI8Go(tile, rows, cols, out, ldo, q)
 		return
@@ -148,8 +161,20 @@ func dwI8RowAVX2(p *int32, offs *int, nt int, w *int32, step int, prm *int32, ou
 //go:noescape
 func dwI8RowVNNI(p *int32, offs *int, nt int, w *int32, step int, prm *int32, out *int8, ostride int, zp, lo, hi int32, nblk int)
 
+// dwI8RowAVX2F is dwI8RowAVX2 with the fp32 output stage of
+// gemmRequantF32AVX2: prm = colAdd, scale, lo − zp, hi − zp (8 lanes
+// each; the scales and bounds as float32 bits).
+//
+//go:noescape
+func dwI8RowAVX2F(p *int32, offs *int, nt int, w *int32, step int, prm *int32, out *int8, ostride int, zp, lo, hi int32, nblk int)
+
+// dwI8RowVNNIF is dwI8RowAVX2F with VPDPWSSD.
+//
+//go:noescape
+func dwI8RowVNNIF(p *int32, offs *int, nt int, w *int32, step int, prm *int32, out *int8, ostride int, zp, lo, hi int32, nblk int)
+
 // dwKernI8Req is dwKernI8ReqGo.
-func dwKernI8Req(p []int32, offs []int, w []int32, step int, prm *[dwReqLen]int32, out []int8, ostride int, zp, lo, hi int32, nblk int) {
+func dwKernI8Req(p []int32, offs []int, w []int32, step int, prm *[dwReqLen]int32, fp bool, out []int8, ostride int, zp, lo, hi int32, nblk int) {
 	nt := len(offs)
 	if nblk <= 0 {
 		return
@@ -157,6 +182,14 @@ func dwKernI8Req(p []int32, offs []int, w []int32, step int, prm *[dwReqLen]int3
 	_ = p[offs[nt-1]/4+(nblk*dwSB-1)*step+dwCB-1]
 	_ = w[nt*dwCB-1]
 	_ = out[(nblk*dwSB-1)*ostride+dwCB-1]
+	if fp {
+		if gemmI8Level == gemmLevelVNNI {
+			dwI8RowVNNIF(&p[0], &offs[0], nt, &w[0], 4*step, &prm[0], &out[0], ostride, zp, lo, hi, nblk)
+			return
+		}
+		dwI8RowAVX2F(&p[0], &offs[0], nt, &w[0], 4*step, &prm[0], &out[0], ostride, zp, lo, hi, nblk)
+		return
+	}
 	if gemmI8Level == gemmLevelVNNI {
 		dwI8RowVNNI(&p[0], &offs[0], nt, &w[0], 4*step, &prm[0], &out[0], ostride, zp, lo, hi, nblk)
 		return

@@ -162,6 +162,42 @@ loop: \
 	DWPACK4(Y0, Y1, Y2, Y3, X0, R13); \
 	DWPACK4(Y4, Y5, Y6, Y7, X4, SI)
 
+// The fp32 output stage (gemmRequantF32AVX2's arithmetic): R11 points at
+// prm = colAdd, scale, lo − zp, hi − zp (8 lanes each, the last three
+// float32).
+#define DWREQF(r) \
+	VPADDD (R11), r, r; \
+	VCVTDQ2PS r, r; \
+	VMULPS 32(R11), r, r; \
+	VMAXPS 64(R11), r, r; \
+	VMINPS 96(R11), r, r; \
+	VCVTPS2DQ r, r
+
+#define DWREQF_OUT \
+	MOVQ prm+40(FP), R11; \
+	DWREQF(Y0); \
+	DWREQF(Y1); \
+	DWREQF(Y2); \
+	DWREQF(Y3); \
+	DWREQF(Y4); \
+	DWREQF(Y5); \
+	DWREQF(Y6); \
+	DWREQF(Y7); \
+	MOVL zp+64(FP), R9; \
+	MOVQ R9, X14; \
+	VPBROADCASTW X14, Y14; \
+	MOVL lo+68(FP), R9; \
+	MOVQ R9, X8; \
+	VPBROADCASTB X8, Y8; \
+	MOVL hi+72(FP), R9; \
+	MOVQ R9, X9; \
+	VPBROADCASTB X9, Y9; \
+	VMOVDQU dwperm<>(SB), Y15; \
+	LEAQ (R14)(R14*2), R9; \
+	LEAQ (R13)(R14*4), SI; \
+	DWPACK4(Y0, Y1, Y2, Y3, X0, R13); \
+	DWPACK4(Y4, Y5, Y6, Y7, X4, SI)
+
 // Next block: p += 8·step, out += 8·ostride; loop while blocks remain.
 #define NEXT_BLOCK(step, blk) \
 	MOVQ step, DX; \
@@ -276,6 +312,38 @@ rvblk:
 	TAPS_DPWSSD(rvloop)
 	DWREQ_OUT
 	NEXT_BLOCK(step+32(FP), rvblk)
+	VZEROUPPER
+	RET
+
+// func dwI8RowAVX2F(p *int32, offs *int, nt int, w *int32, step int, prm *int32, out *int8, ostride int, zp, lo, hi int32, nblk int)
+TEXT ·dwI8RowAVX2F(SB), NOSPLIT, $0-88
+	MOVQ p+0(FP), AX
+	MOVQ out+48(FP), R13
+	MOVQ ostride+56(FP), R14
+	MOVQ nblk+80(FP), R12
+
+rafblk:
+	MOVQ step+32(FP), DX
+	TAP_INIT
+	TAPS_MADDWD(rafloop)
+	DWREQF_OUT
+	NEXT_BLOCK(step+32(FP), rafblk)
+	VZEROUPPER
+	RET
+
+// func dwI8RowVNNIF(p *int32, offs *int, nt int, w *int32, step int, prm *int32, out *int8, ostride int, zp, lo, hi int32, nblk int)
+TEXT ·dwI8RowVNNIF(SB), NOSPLIT, $0-88
+	MOVQ p+0(FP), AX
+	MOVQ out+48(FP), R13
+	MOVQ ostride+56(FP), R14
+	MOVQ nblk+80(FP), R12
+
+rvfblk:
+	MOVQ step+32(FP), DX
+	TAP_INIT
+	TAPS_DPWSSD(rvfloop)
+	DWREQF_OUT
+	NEXT_BLOCK(step+32(FP), rvfblk)
 	VZEROUPPER
 	RET
 

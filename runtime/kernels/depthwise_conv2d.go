@@ -180,13 +180,13 @@ func (k *depthwiseConv2D) Prepare(ctx *Context, n *Node) (int, error) {
 		if k.khkw >= 1<<16 {
 			return 0, n.Unsupportedf("kernel of %d taps is too large for int8", k.khkw)
 		}
-		mult, shift, err := gemmQuantParams(n, in, filt, out, g.outC)
+		muls, err := gemmQuantParams(n, in, filt, out, g.outC, bias != nil)
 		if err != nil {
 			return 0, err
 		}
 		k.inZP = in.ZeroPoint[0]
 		lo, hi := ActivationRangeInt8(o.FusedActivationFunction, out.Scale[0], out.ZeroPoint[0])
-		k.q = gemmNewQuant(make([]int32, g.outC), gemmMakeMuls(mult, shift), out.ZeroPoint[0], lo, hi)
+		k.q = gemmNewQuant(make([]int32, g.outC), muls, out.ZeroPoint[0], lo, hi)
 		k.run = k.runI8
 		if k.simd {
 			k.wSI = make([]int32, k.nCB*k.khkw*dwCB)
@@ -565,8 +565,10 @@ func depthwiseRefF32(g *convGeom, in, filt, bias []float32, lo, hi float32, out 
 	}
 }
 
-// depthwiseRefI8 is TFLite's reference_integer_ops::DepthwiseConvPerChannel.
-func depthwiseRefI8(g *convGeom, in []int8, inZP int32, filt []int8, bias []int32, mult []int32, shift []int, outZP, lo, hi int32, out []int8) {
+// depthwiseRefI8 is TFLite's reference_integer_ops::DepthwiseConvPerChannel
+// with the XNNPACK delegate's output stage: RequantizeFP32 by scale[oc]
+// (see gemmQuantParams).
+func depthwiseRefI8(g *convGeom, in []int8, inZP int32, filt []int8, bias []int32, scale []float32, mult []int32, shift []int, outZP, lo, hi int32, out []int8) {
 	for b := range g.batch {
 		for oy := range g.outH {
 			for ox := range g.outW {
@@ -589,7 +591,7 @@ func depthwiseRefI8(g *convGeom, in []int8, inZP int32, filt []int8, bias []int3
 						if bias != nil {
 							acc += bias[oc]
 						}
-						acc = MultiplyByQuantizedMultiplier(acc, mult[oc], shift[oc]) + outZP
+						acc = refRequant(acc, scale, mult, shift, oc) + outZP
 						out[((b*g.outH+oy)*g.outW+ox)*g.outC+oc] = int8(max(lo, min(hi, acc)))
 					}
 				}

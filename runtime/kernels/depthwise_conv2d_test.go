@@ -90,17 +90,19 @@ func testDepthwiseInt8MatchesReference(t *testing.T) {
 		}
 		outScale := float32(float64(inScale) * (0.2 + rng.Float64()) * float64(g.kh*g.kw) / 20)
 		outZP := int32(rng.IntN(256) - 128)
+		scale := make([]float32, g.outC)
 		mult, shift := make([]int32, g.outC), make([]int, g.outC)
 		for oc := range g.outC {
 			ws := wScale[0]
 			if perChannel {
 				ws = wScale[oc]
 			}
+			scale[oc] = RequantScaleFP32(inScale, ws, outScale)
 			mult[oc], shift[oc] = QuantizeMultiplier(float64(inScale) * float64(ws) / float64(outScale))
 		}
 		lo, hi := ActivationRangeInt8(c.act, outScale, outZP)
 		want := make([]int8, g.batch*g.outH*g.outW*g.outC)
-		depthwiseRefI8(g, in, inZP, w, bias, mult, shift, outZP, lo, hi, want)
+		depthwiseRefI8(g, in, inZP, w, bias, refScale(scale, bias), mult, shift, outZP, lo, hi, want)
 		konst := rng.IntN(4) > 0
 		ins := []*Tensor{
 			gemmTQuant(gemmTTensor([]int{g.batch, g.inH, g.inW, g.inC}, in, false), []float32{inScale}, []int32{inZP}, 0),
@@ -178,13 +180,13 @@ func TestDepthwiseLargeKernels(t *testing.T) {
 					wQ := gemmTRandI8(rng, len(w), -127, 127)
 					biasQ := gemmTRandI32(rng, g.outC, 20000)
 					scales := make([]float32, g.outC)
-					mult, shift := make([]int32, g.outC), make([]int, g.outC)
+					req := make([]float32, g.outC)
 					for i := range scales {
 						scales[i] = 0.001 + 0.01*rng.Float32()
-						mult[i], shift[i] = QuantizeMultiplier(0.02 * float64(scales[i]) / 0.5)
+						req[i] = RequantScaleFP32(0.02, scales[i], 0.5)
 					}
 					wantQ := make([]int8, len(want))
-					depthwiseRefI8(g, inQ, -7, wQ, biasQ, mult, shift, 3, -128, 127, wantQ)
+					depthwiseRefI8(g, inQ, -7, wQ, biasQ, req, nil, nil, 3, -128, 127, wantQ)
 					insQ := []*Tensor{
 						gemmTQuant(gemmTTensor([]int{1, g.inH, g.inW, g.inC}, inQ, false), []float32{0.02}, []int32{-7}, 0),
 						gemmTQuant(gemmTTensor([]int{1, g.kh, g.kw, g.outC}, wQ, true), scales, make([]int32, g.outC), 3),

@@ -23,6 +23,6 @@ func dwStoreI8(tile *[dwSB * dwTileStride]int32, rows, cols int, out []int8, ldo
 	dwStoreI8Go(tile, rows, cols, out, ldo, q)
 }
 
-func dwKernI8Req(p []int32, offs []int, w []int32, step int, prm *[dwReqLen]int32, out []int8, ostride int, zp, lo, hi int32, nblk int) {
-	dwKernI8ReqGo(p, offs, w, step, prm, out, ostride, zp, lo, hi, nblk)
+func dwKernI8Req(p []int32, offs []int, w []int32, step int, prm *[dwReqLen]int32, fp bool, out []int8, ostride int, zp, lo, hi int32, nblk int) {
+	dwKernI8ReqGo(p, offs, w, step, prm, fp, out, ostride, zp, lo, hi, nblk)
 }

@@ -62,6 +62,12 @@ func (k *depthwiseConv2D) prepSIMD() {
 			clear(prm)
 			for c := range min(dwCB, oc-cb*dwCB) {
 				ch := cb*dwCB + c
+				if q.vScale != nil {
+					prm[c], prm[dwCB+c] = q.colAdd[ch], int32(math.Float32bits(q.vScale[ch]))
+					prm[2*dwCB+c] = int32(math.Float32bits(float32(q.lo - q.zp)))
+					prm[3*dwCB+c] = int32(math.Float32bits(float32(q.hi - q.zp)))
+					continue
+				}
 				prm[c], prm[dwCB+c], prm[2*dwCB+c] = q.colAdd[ch], q.vMul[ch], q.vLeft[ch]
 				prm[3*dwCB+c], prm[4*dwCB+c] = q.vRight[ch], q.vMask[ch]
 			}
@@ -222,7 +228,7 @@ func (k *depthwiseConv2D) runI8SIMD(lo, hi int) {
 				if nc < dwCB {
 					full = 0
 				}
-				dwKernI8Req(buf, k.offsB, w, step, prm, o, oc, q.zp, q.lo, q.hi, full)
+				dwKernI8Req(buf, k.offsB, w, step, prm, q.vScale != nil, o, oc, q.zp, q.lo, q.hi, full)
 				for ox := full * dwSB; ox < g.outW; ox += dwSB {
 					p := buf[ox*step:]
 					n := min(dwSB, g.outW-ox)
@@ -232,7 +238,7 @@ func (k *depthwiseConv2D) runI8SIMD(lo, hi int) {
 						dwStoreI8(&tile, n, nc, o[ox*oc:], oc, &qc)
 						continue
 					}
-					dwKernI8Req(p, k.offsB, w, step, prm, otile[:], dwCB, q.zp, q.lo, q.hi, 1)
+					dwKernI8Req(p, k.offsB, w, step, prm, q.vScale != nil, otile[:], dwCB, q.zp, q.lo, q.hi, 1)
 					for j := range n {
 						copy(o[(ox+j)*oc:(ox+j)*oc+dwCB], otile[j*dwCB:])
 					}
@@ -318,14 +324,24 @@ func dwKernI8Go(p []int32, offs []int, w []int32, step int, tile *[dwSB * dwTile
 //	}
 //	out[j*ostride + c] = int8(min(max(r+zp, lo), hi))
 //
-// which is gemmMul.apply.
-func dwKernI8ReqGo(p []int32, offs []int, w []int32, step int, prm *[dwReqLen]int32, out []int8, ostride int, zp, lo, hi int32, nblk int) {
+// which is gemmMul.apply. With fp, prm = colAdd, scale, lo − zp, hi − zp
+// (the last three float32 bits) and the output stage is fp32's:
+//
+//	f := min(max(float32(acc+colAdd[c])*scale[c], lo−zp), hi−zp)
+//	out[j*ostride + c] = int8(int32(math.RoundToEven(f)) + zp)
+func dwKernI8ReqGo(p []int32, offs []int, w []int32, step int, prm *[dwReqLen]int32, fp bool, out []int8, ostride int, zp, lo, hi int32, nblk int) {
 	var tile [dwSB * dwTileStride]int32
 	for b := range nblk {
 		dwKernI8Go(p[b*dwSB*step:], offs, w, step, &tile)
 		o := out[b*dwSB*ostride:]
 		for j := range dwSB {
 			for c := range dwCB {
+				if fp {
+					x := tile[j*dwTileStride+c] + prm[c]
+					v := RequantizeFP32(x, math.Float32frombits(uint32(prm[dwCB+c])))
+					o[j*ostride+c] = int8(min(max(v+zp, lo), hi))
+					continue
+				}
 				x := tile[j*dwTileStride+c] + prm[c]
 				x <<= uint32(prm[2*dwCB+c])
 				h := int32((int64(x)*int64(prm[dwCB+c]) + 1<<30) >> 31)

@@ -114,22 +114,37 @@ func TestDepthwiseKernelsMatchGo(t *testing.T) {
 				}
 			}
 
-			// int8 with the output stage: against gemmMul.apply
+			// int8 with the output stage (fixed-point or fp32): against
+			// gemmMul.apply
 			var prm [dwReqLen]int32
+			fp := rng.IntN(2) == 0
 			mult, shift := make([]int32, dwCB), make([]int, dwCB)
+			scale := make([]float32, dwCB)
 			for ch := range dwCB {
 				// multipliers from 2^-14 to 2^2 (left shifts included)
-				mult[ch], shift[ch] = QuantizeMultiplier(math.Exp2(rng.Float64()*16 - 14))
+				r := math.Exp2(rng.Float64()*16 - 14)
+				mult[ch], shift[ch] = QuantizeMultiplier(r)
+				scale[ch] = float32(r)
 			}
-			q := gemmNewQuant(gemmTRandI32(rng, dwCB, 20000), gemmMakeMuls(mult, shift), int32(rng.IntN(256)-128), -128+int32(rng.IntN(30)), 127-int32(rng.IntN(30)))
+			muls := gemmMakeMuls(mult, shift)
+			if fp {
+				muls = gemmMakeMulsFP32(scale)
+			}
+			q := gemmNewQuant(gemmTRandI32(rng, dwCB, 20000), muls, int32(rng.IntN(256)-128), -128+int32(rng.IntN(30)), 127-int32(rng.IntN(30)))
 			for ch := range dwCB {
+				if fp {
+					prm[ch], prm[dwCB+ch] = q.colAdd[ch], int32(math.Float32bits(q.vScale[ch]))
+					prm[2*dwCB+ch] = int32(math.Float32bits(float32(q.lo - q.zp)))
+					prm[3*dwCB+ch] = int32(math.Float32bits(float32(q.hi - q.zp)))
+					continue
+				}
 				prm[ch], prm[dwCB+ch], prm[2*dwCB+ch], prm[3*dwCB+ch], prm[4*dwCB+ch] = q.colAdd[ch], q.vMul[ch], q.vLeft[ch], q.vRight[ch], q.vMask[ch]
 			}
 			og, ook := gemmTOut(rows, dwCB, ostride, int8(0x55))
 			ow := make([]int8, len(og))
 			copy(ow, og)
-			dwKernI8Req(pi, c.offs, wi, c.step, &prm, og, ostride, q.zp, q.lo, q.hi, c.nblk)
-			dwKernI8ReqGo(pi, c.offs, wi, c.step, &prm, ow, ostride, q.zp, q.lo, q.hi, c.nblk)
+			dwKernI8Req(pi, c.offs, wi, c.step, &prm, fp, og, ostride, q.zp, q.lo, q.hi, c.nblk)
+			dwKernI8ReqGo(pi, c.offs, wi, c.step, &prm, fp, ow, ostride, q.zp, q.lo, q.hi, c.nblk)
 			if !ook() {
 				t.Fatalf("%s: int8 kernel wrote outside its outputs", name)
 			}
@@ -192,11 +207,18 @@ func TestDepthwiseGatherAndStoreMatchGo(t *testing.T) {
 				tile[j] = int32(rng.IntN(200001) - 100000)
 			}
 			mult, shift := make([]int32, cols), make([]int, cols)
+			scale := make([]float32, cols)
 			for c := range cols {
-				mult[c], shift[c] = QuantizeMultiplier(math.Exp(rng.Float64()*8 - 12))
+				r := math.Exp(rng.Float64()*8 - 12)
+				mult[c], shift[c] = QuantizeMultiplier(r)
+				scale[c] = float32(r)
+			}
+			muls := gemmMakeMuls(mult, shift)
+			if rng.IntN(2) == 0 {
+				muls = gemmMakeMulsFP32(scale)
 			}
 			colAdd := gemmTRandI32(rng, cols, 5000)
-			q := gemmNewQuant(colAdd, gemmMakeMuls(mult, shift), int32(rng.IntN(256)-128), -128+int32(rng.IntN(20)), 127-int32(rng.IntN(20)))
+			q := gemmNewQuant(colAdd, muls, int32(rng.IntN(256)-128), -128+int32(rng.IntN(20)), 127-int32(rng.IntN(20)))
 			og, ook := gemmTOut(rows, cols, ldo, int8(0x55))
 			ow := make([]int8, len(og))
 			copy(ow, og)

@@ -91,7 +91,7 @@ func (k *fullyConnected) Prepare(ctx *Context, n *Node) (int, error) {
 				return 0, err
 			}
 		}
-		mult, shift, err := gemmQuantParams(n, in, w, out, units)
+		muls, err := gemmQuantParams(n, in, w, out, units, bias != nil)
 		if err != nil {
 			return 0, err
 		}
@@ -99,7 +99,7 @@ func (k *fullyConnected) Prepare(ctx *Context, n *Node) (int, error) {
 		if len(w.ZeroPoint) == 1 {
 			k.wZP = w.ZeroPoint[0]
 		}
-		g.mul = gemmMakeMuls(mult, shift)
+		g.mul = muls
 		g.zp = out.ZeroPoint[0]
 		g.qlo, g.qhi = ActivationRangeInt8(o.FusedActivationFunction, out.Scale[0], out.ZeroPoint[0])
 		g.bZP = k.wZP
@@ -177,8 +177,9 @@ func fullyConnectedRefF32(in, w, bias []float32, batch, units, depth int, lo, hi
 }
 
 // fullyConnectedRefI8 is TFLite's reference_integer_ops::FullyConnected
-// (per-channel when mult and shift have one entry per unit).
-func fullyConnectedRefI8(in []int8, inZP int32, w []int8, wZP int32, bias []int32, batch, units, depth int, mult []int32, shift []int, outZP, lo, hi int32, out []int8) {
+// with the XNNPACK delegate's output stage: RequantizeFP32 by scale[u]
+// (see gemmQuantParams).
+func fullyConnectedRefI8(in []int8, inZP int32, w []int8, wZP int32, bias []int32, batch, units, depth int, scale []float32, mult []int32, shift []int, outZP, lo, hi int32, out []int8) {
 	for b := range batch {
 		for u := range units {
 			var acc int32
@@ -188,7 +189,7 @@ func fullyConnectedRefI8(in []int8, inZP int32, w []int8, wZP int32, bias []int3
 			if bias != nil {
 				acc += bias[u]
 			}
-			acc = MultiplyByQuantizedMultiplier(acc, mult[u], shift[u]) + outZP
+			acc = refRequant(acc, scale, mult, shift, u) + outZP
 			out[b*units+u] = int8(max(lo, min(hi, acc)))
 		}
 	}

@@ -99,17 +99,19 @@ func TestFullyConnectedInt8MatchesReference(t *testing.T) {
 		}
 		outScale := float32(float64(inScale) * (0.2 + rng.Float64()) * float64(depth) / 20)
 		outZP := int32(rng.IntN(256) - 128)
+		scale := make([]float32, units)
 		mult, shift := make([]int32, units), make([]int, units)
 		for u := range units {
 			ws := wScale[0]
 			if perChannel {
 				ws = wScale[u]
 			}
+			scale[u] = RequantScaleFP32(inScale, ws, outScale)
 			mult[u], shift[u] = QuantizeMultiplier(float64(inScale) * float64(ws) / float64(outScale))
 		}
 		lo, hi := ActivationRangeInt8(act, outScale, outZP)
 		want := make([]int8, batch*units)
-		fullyConnectedRefI8(in, inZP, w, wZP, bias, batch, units, depth, mult, shift, outZP, lo, hi, want)
+		fullyConnectedRefI8(in, inZP, w, wZP, bias, batch, units, depth, refScale(scale, bias), mult, shift, outZP, lo, hi, want)
 		konst := rng.IntN(4) > 0
 		ins := []*Tensor{
 			gemmTQuant(gemmTTensor(fcTShape(rng, batch, depth, false), in, false), []float32{inScale}, []int32{inZP}, 0),

@@ -596,11 +596,27 @@ func gemmStoreF32(c []float32, ldt, n0, cols int, out []float32, ldc, rows int, 
 	}
 }
 
-// gemmMul is a requantization multiplier prepared for gemmMul.apply.
+// gemmMul is a requantization multiplier prepared for gemmMul.apply:
+// TFLite's fixed-point multiplier (BATCH_MATMUL) or, with fp set, XNNPACK's
+// float32 scale f (CONV_2D, DEPTHWISE_CONV_2D, FULLY_CONNECTED).
 type gemmMul struct {
 	m           int64 // Q31 multiplier from QuantizeMultiplier
 	half, neg   int64 // rounding terms of the right shift
 	left, right uint
+	f           float32
+	fp          bool
+}
+
+// gemmMakeMulFP32 prepares XNNPACK's fp32 requantization by scale f.
+func gemmMakeMulFP32(f float32) gemmMul { return gemmMul{f: f, fp: true} }
+
+// gemmMakeMulsFP32 prepares one fp32 scale per channel.
+func gemmMakeMulsFP32(f []float32) []gemmMul {
+	out := make([]gemmMul, len(f))
+	for i := range f {
+		out[i] = gemmMakeMulFP32(f[i])
+	}
+	return out
 }
 
 func gemmMakeMul(q int32, shift int) gemmMul {
@@ -626,7 +642,12 @@ func gemmMakeMuls(mult []int32, shift []int) []gemmMul {
 // ⌊(a·b + 2³⁰) / 2³¹⌋ (it cannot saturate: the multiplier is below 2³¹),
 // and RoundingDivideByPOT's round-half-away-from-zero is ⌊(h + 2^(e−1) −
 // [h<0]) / 2^e⌋ for e > 0.
+//
+// With m.fp it is RequantizeFP32(x, m.f).
 func (m *gemmMul) apply(x int32) int32 {
+	if m.fp {
+		return RequantizeFP32(x, m.f)
+	}
 	h := (int64(x<<m.left)*m.m + 1<<30) >> 31
 	return int32((h + m.half + (h>>63)&m.neg) >> m.right)
 }
@@ -644,6 +665,9 @@ type gemmQuant struct {
 
 	vMul, vLeft, vRight, vMask []int32
 	vLeftAny                   bool // some vLeft is not 0
+	// vScale holds the float32 scales when mul is fp32 (then the v*
+	// slices above are unused).
+	vScale []float32
 }
 
 // gemmNewQuant builds a gemmQuant with its column-wise multipliers.
@@ -652,6 +676,17 @@ func gemmNewQuant(colAdd []int32, mul []gemmMul, zp, lo, hi int32) gemmQuant {
 	v := make([]int32, 4*n)
 	q := gemmQuant{colAdd: colAdd, mul: mul, zp: zp, lo: lo, hi: hi,
 		vMul: v[:n:n], vLeft: v[n : 2*n : 2*n], vRight: v[2*n : 3*n : 3*n], vMask: v[3*n:]}
+	if n > 0 && mul[0].fp {
+		q.vMul, q.vLeft, q.vRight, q.vMask = nil, nil, nil, nil
+		q.vScale = make([]float32, n)
+		for c := range mul {
+			if !mul[c].fp {
+				panic("kernels: gemmNewQuant with fixed-point and fp32 multipliers mixed")
+			}
+			q.vScale[c] = mul[c].f
+		}
+		return q
+	}
 	for c := range mul {
 		q.vMul[c] = int32(mul[c].m)
 		q.vLeft[c] = int32(mul[c].left)
@@ -671,6 +706,9 @@ func (q *gemmQuant) cols(c0, c1 int) gemmQuant {
 	if q.vMul != nil {
 		r.vMul, r.vLeft, r.vRight, r.vMask = q.vMul[c0:c1], q.vLeft[c0:c1], q.vRight[c0:c1], q.vMask[c0:c1]
 		r.vLeftAny = q.vLeftAny
+	}
+	if q.vScale != nil {
+		r.vScale = q.vScale[c0:c1]
 	}
 	return r
 }
@@ -751,27 +789,45 @@ func gemmI64At(b []byte, off, n int) []int64 {
 	return view[int64](b[off : off+8*n])
 }
 
-// gemmQuantParams computes per-channel multipliers for an int8 output:
-// real = inScale·wScale[c]/outScale in double precision, as TFLite's
-// PopulateConvolutionQuantizationParams does.
-func gemmQuantParams(n *Node, in, w, out *Tensor, channels int) (mult []int32, shift []int, err error) {
+// gemmQuantParams computes the per-channel requantization of an int8
+// CONV_2D, DEPTHWISE_CONV_2D or FULLY_CONNECTED output the way LiteRT runs
+// these ops, through the XNNPACK delegate: fp32 requantization by
+// RequantScaleFP32 (measured: bit for bit with LiteRT, where TFLite's
+// fixed-point multiplier differs by one unit on ≈ 0.1 % of the outputs);
+// when a scale is outside what XNNPACK takes, TFLite's own kernels run,
+// so all channels use the fixed-point multiplier of real =
+// inScale·wScale[c]/outScale in double precision
+// (PopulateConvolutionQuantizationParams). The delegate takes these ops
+// only with a bias input: a bias-less DEPTHWISE_CONV_2D runs TFLite's
+// kernel (measured in the conformance cases: fixed-point matches LiteRT
+// bit for bit there, fp32 does not); CONV_2D and FULLY_CONNECTED follow
+// the same rule (LiteRT.js cannot run them bias-less to check).
+func gemmQuantParams(n *Node, in, w, out *Tensor, channels int, hasBias bool) ([]gemmMul, error) {
 	if !in.Quantized() || !w.Quantized() || !out.Quantized() {
-		return nil, nil, n.Errorf("int8 tensors need quantization parameters")
+		return nil, n.Errorf("int8 tensors need quantization parameters")
 	}
 	if len(w.Scale) != 1 && len(w.Scale) != channels {
-		return nil, nil, n.Errorf("weights have %d scales for %d channels", len(w.Scale), channels)
+		return nil, n.Errorf("weights have %d scales for %d channels", len(w.Scale), channels)
 	}
-	mult = make([]int32, channels)
-	shift = make([]int, channels)
+	scale := make([]float32, channels)
+	mult := make([]int32, channels)
+	shift := make([]int, channels)
+	fp := hasBias
 	for c := range channels {
 		ws := w.Scale[0]
 		if len(w.Scale) > 1 {
 			ws = w.Scale[c]
 		}
-		real := float64(in.Scale[0]) * float64(ws) / float64(out.Scale[0])
-		mult[c], shift[c] = QuantizeMultiplier(real)
+		scale[c] = RequantScaleFP32(in.Scale[0], ws, out.Scale[0])
+		// XNNPACK takes scales in [2⁻³², 256); outside, TFLite keeps
+		// the op and its fixed-point requantization.
+		fp = fp && scale[c] >= 0x1p-32 && scale[c] < 256
+		mult[c], shift[c] = QuantizeMultiplier(float64(in.Scale[0]) * float64(ws) / float64(out.Scale[0]))
 	}
-	return mult, shift, nil
+	if fp {
+		return gemmMakeMulsFP32(scale), nil
+	}
+	return gemmMakeMuls(mult, shift), nil
 }
 
 // gemmMM is a batch of matrix products C_b = A_b·B_{bb}ᵀ (+ bias, clamp or

@@ -272,7 +272,13 @@ func gemmRowI8SIMD(kq, kp int, a *int8, rs, ks int, bp []int64, n int, out []int
 		}
 		n0 := p * gemmNRQ
 		cols := min(w*gemmNRQ, n-n0)
-		if q.vMul != nil {
+		if q.vScale != nil {
+			last := n0 + cols - 1
+			_ = out[(rows-1)*ldc+last]
+			_, _ = q.colAdd[last], q.vScale[last]
+			gemmRequantF32AVX2(&tile[0], rows, cols, &out[n0], ldc, &q.colAdd[n0], rowAdd,
+				&q.vScale[n0], &gemmTailMask[(8-cols%8)%8], q.zp, q.lo, q.hi, float32(q.lo-q.zp), float32(q.hi-q.zp))
+		} else if q.vMul != nil {
 			var plain int32
 			if !q.vLeftAny && *rowAdd == [gemmMR]int32{} {
 				plain = 1
@@ -391,6 +397,23 @@ func gemmI8K8AVX2(kq int, a *int8, rs, ks int, b *int64, c *int32)
 //
 //go:noescape
 func gemmRequantAVX2(c *int32, rows, cols int, out *int8, ldo int, colAdd *int32, rowAdd *[gemmMR]int32, mul, left, right, mask, lanes *int32, zp, lo, hi, plain int32)
+
+// gemmRequantF32AVX2 is the fp32 output stage (gemmMul with fp; XNNPACK's
+// requantization) on cols ≤ 24 columns of the tile c (row stride 24):
+//
+//	for i := range rows {
+//		for j := range cols {
+//			x := c[i*24+j] + colAdd[j] + rowAdd[i]
+//			f := min(max(float32(x)*scale[j], flo), fhi)        // flo = lo − zp, fhi = hi − zp
+//			out[i*ldo+j] = int8(int32(math.RoundToEven(f)) + zp) // in [lo, hi]
+//		}
+//	}
+//
+// which is RequantizeFP32 clamped to [lo, hi] (see gemmStoreI8); lanes
+// enables the cols%8 columns of the last group (gemmTailMask).
+//
+//go:noescape
+func gemmRequantF32AVX2(c *int32, rows, cols int, out *int8, ldo int, colAdd *int32, rowAdd *[gemmMR]int32, scale *float32, lanes *int32, zp, lo, hi int32, flo, fhi float32)
 
 // gemmInterleave4 stores dst[4k+i] = p_i[k] for k < n, 32-bit elements:
 //

@@ -742,6 +742,126 @@ rqdone:
 	VZEROUPPER
 	RET
 
+// ---- fp32 output stage (XNNPACK's requantization) ---------------------
+//
+// Row of the tile at toff(SI) with rowAdd at roff(R9): x = tile + colAdd
+// + rowAdd converted to float32, times the scales at (R10), clamped to
+// [Y2, Y6] = [lo − zp, hi − zp] as floats, rounded to nearest even
+// (VCVTPS2DQ under the default MXCSR): int32 result in r.
+#define REQF_ROW(toff, roff, r) \
+	VMOVDQU toff(SI), r; \
+	VPADDD (DX), r, r; \
+	VPBROADCASTD roff(R9), Y5; \
+	VPADDD Y5, r, r; \
+	VCVTDQ2PS r, r; \
+	VMULPS (R10), r, r; \
+	VMAXPS Y2, r, r; \
+	VMINPS Y6, r, r; \
+	VCVTPS2DQ r, r
+
+#define REQF_GROUP \
+	REQF_ROW(0, 0, Y0); \
+	REQF_ROW(96, 4, Y1); \
+	REQF_ROW(192, 8, Y3); \
+	REQF_ROW(288, 12, Y4); \
+	VPACKSSDW Y1, Y0, Y0; \
+	VPACKSSDW Y4, Y3, Y3; \
+	VPADDSW Y7, Y0, Y0; \
+	VPADDSW Y7, Y3, Y3; \
+	VPACKSSWB Y3, Y0, Y0; \
+	VPMAXSB Y8, Y0, Y0; \
+	VPMINSB Y9, Y0, Y0; \
+	VPERMD Y0, Y15, Y0; \
+	VEXTRACTI128 $1, Y0, X1
+
+// func gemmRequantF32AVX2(c *int32, rows, cols int, out *int8, ldo int, colAdd *int32, rowAdd *[4]int32, scale *float32, lanes *int32, zp, lo, hi int32, flo, fhi float32)
+TEXT ·gemmRequantF32AVX2(SB), NOSPLIT, $64-92
+	MOVQ c+0(FP), SI
+	MOVQ rows+8(FP), BX
+	MOVQ cols+16(FP), CX
+	MOVQ out+24(FP), DI
+	MOVQ ldo+32(FP), R8
+	MOVQ colAdd+40(FP), DX
+	MOVQ rowAdd+48(FP), R9
+	MOVQ scale+56(FP), R10
+	MOVL zp+72(FP), AX
+	MOVQ AX, X7
+	VPBROADCASTW X7, Y7
+	MOVL lo+76(FP), AX
+	MOVQ AX, X8
+	VPBROADCASTB X8, Y8
+	MOVL hi+80(FP), AX
+	MOVQ AX, X9
+	VPBROADCASTB X9, Y9
+	VBROADCASTSS flo+84(FP), Y2
+	VBROADCASTSS fhi+88(FP), Y6
+	VMOVDQU reqperm<>(SB), Y15
+	CMPQ CX, $8
+	JLT rqftail
+
+rqfgroup:
+	REQF_GROUP
+	MOVQ DI, AX
+	MOVQ X0, (AX)
+	CMPQ BX, $2
+	JLT rqfnext
+	ADDQ R8, AX
+	VPEXTRQ $1, X0, (AX)
+	CMPQ BX, $3
+	JLT rqfnext
+	ADDQ R8, AX
+	MOVQ X1, (AX)
+	CMPQ BX, $4
+	JLT rqfnext
+	ADDQ R8, AX
+	VPEXTRQ $1, X1, (AX)
+
+rqfnext:
+	ADDQ $32, SI
+	ADDQ $8, DI
+	ADDQ $32, DX
+	ADDQ $32, R10
+	SUBQ $8, CX
+	CMPQ CX, $8
+	JGE rqfgroup
+
+rqftail:
+	TESTQ CX, CX
+	JZ rqfdone
+	// The last columns' colAdd and scales under the lane mask (zeros past
+	// them) on the stack.
+	MOVQ lanes+64(FP), AX
+	VMOVDQU (AX), Y14
+	VPMASKMOVD (DX), Y14, Y0
+	VMOVDQU Y0, 0(SP)
+	VPMASKMOVD (R10), Y14, Y0
+	VMOVDQU Y0, 32(SP)
+	LEAQ 0(SP), DX
+	LEAQ 32(SP), R10
+	REQF_GROUP
+	MOVQ DI, AX
+	MOVQ X0, R14
+	REQ_STORE_TAIL(rqft0)
+	CMPQ BX, $2
+	JLT rqfdone
+	ADDQ R8, AX
+	VPEXTRQ $1, X0, R14
+	REQ_STORE_TAIL(rqft1)
+	CMPQ BX, $3
+	JLT rqfdone
+	ADDQ R8, AX
+	MOVQ X1, R14
+	REQ_STORE_TAIL(rqft2)
+	CMPQ BX, $4
+	JLT rqfdone
+	ADDQ R8, AX
+	VPEXTRQ $1, X1, R14
+	REQ_STORE_TAIL(rqft3)
+
+rqfdone:
+	VZEROUPPER
+	RET
+
 // ---- packing ----------------------------------------------------------
 //
 // func gemmInterleave4(dst, p0, p1, p2, p3 unsafe.Pointer, n int)

@@ -332,3 +332,73 @@ func TestGemmRequantAsm(t *testing.T) {
 		}
 	}
 }
+
+// TestGemmRequantF32Asm compares the fp32 output stage with gemmStoreI8
+// (RequantizeFP32) bit for bit, on accumulators across the int32 range
+// (float32 conversion rounds above 2²⁴), scales from 2⁻³² to 255, ties.
+func TestGemmRequantF32Asm(t *testing.T) {
+	gemmTSkipNoAVX2(t)
+	rng := rand.New(rand.NewPCG(13, 14))
+	ext := []int32{0, 1, -1, math.MaxInt32, math.MinInt32, 1 << 24, 1<<24 + 1, -(1 << 30), 1<<31 - 2}
+	for trial := range 20000 {
+		rows := 1 + rng.IntN(gemmMR)
+		n := 1 + rng.IntN(24)
+		var tile [gemmMR * 24]int32
+		for i := range tile {
+			switch rng.IntN(4) {
+			case 0:
+				tile[i] = ext[rng.IntN(len(ext))]
+			case 1:
+				tile[i] = int32(rng.Uint32())
+			default:
+				tile[i] = int32(rng.IntN(1<<20) - 1<<19)
+			}
+		}
+		colAdd := gemmTRandI32(rng, n, 1<<16)
+		var rowAdd [gemmMR]int32
+		for i := range rowAdd {
+			rowAdd[i] = int32(rng.IntN(1<<17) - 1<<16)
+		}
+		scale := make([]float32, n)
+		for c := range scale {
+			switch rng.IntN(8) {
+			case 0:
+				scale[c] = 0.5 // ties: odd accumulators land on .5
+			case 1:
+				scale[c] = 255
+			default:
+				scale[c] = float32(math.Exp2(rng.Float64()*40 - 32))
+			}
+		}
+		zp := int32(rng.IntN(256) - 128)
+		lo, hi := int32(-128), int32(127)
+		if rng.IntN(2) == 0 {
+			lo, hi = max(zp, -128), 127
+		}
+		q := gemmNewQuant(colAdd, gemmMakeMulsFP32(scale), zp, lo, hi)
+		if q.vScale == nil || q.vMul != nil {
+			t.Fatal("gemmNewQuant: fp32 multipliers should fill vScale only")
+		}
+		g, _ := gemmTGuard(n, 8, int32(-1<<31))
+		copy(g, q.colAdd)
+		q.colAdd = g
+		gs, _ := gemmTGuard(n, 8, float32(math.NaN()))
+		copy(gs, q.vScale)
+		q.vScale = gs
+		ldo := n + rng.IntN(5)
+		got, gotOK := gemmTOut(rows, n, ldo, int8(0x33))
+		want := make([]int8, rows*ldo)
+		gemmRequantF32AVX2(&tile[0], rows, n, &got[0], ldo, &q.colAdd[0], &rowAdd, &q.vScale[0], &gemmTailMask[(8-n%8)%8], zp, lo, hi, float32(lo-zp), float32(hi-zp))
+		gemmStoreI8(tile[:], 24, 0, n, want, ldo, rows, &q, &rowAdd)
+		if !gotOK() {
+			t.Fatalf("trial %d: write outside the output", trial)
+		}
+		for i := range rows {
+			for j := range n {
+				if got[i*ldo+j] != want[i*ldo+j] {
+					t.Fatalf("trial %d: (%d,%d) = %d, want %d (acc %d, scale %g)", trial, i, j, got[i*ldo+j], want[i*ldo+j], tile[i*24+j], scale[j])
+				}
+			}
+		}
+	}
+}

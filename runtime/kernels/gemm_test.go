@@ -415,8 +415,17 @@ func TestGemmRowI8(t *testing.T) {
 					if rng.IntN(2) == 0 {
 						lo, hi = zp, 127
 					}
-					q := gemmNewQuant(colAdd, gemmMakeMuls(mult, shift), zp, lo, hi)
+					muls := gemmMakeMuls(mult, shift)
+					if rng.IntN(2) == 0 { // XNNPACK's fp32 output stage
+						scale := make([]float32, n)
+						for c := range scale {
+							scale[c] = float32(float64(mult[c]) * math.Ldexp(1, shift[c]-31))
+						}
+						muls = gemmMakeMulsFP32(scale)
+					}
+					q := gemmNewQuant(colAdd, muls, zp, lo, hi)
 					if rng.IntN(4) == 0 {
+						q.vScale = nil
 						q.vMul, q.vLeft, q.vRight, q.vMask = nil, nil, nil, nil
 					}
 					ldc := n + rng.IntN(3)

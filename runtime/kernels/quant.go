@@ -26,6 +26,35 @@ func QuantizeMultiplier(real float64) (q int32, shift int) {
 	return int32(qf), exp
 }
 
+// RequantScaleFP32 is the float32 requantization scale XNNPACK's QS8
+// convolution and fully-connected operators compute from the TFLite
+// tensors' scales, in float32 arithmetic and in this order:
+// in_scale · w_scale / out_scale.
+func RequantScaleFP32(inScale, wScale, outScale float32) float32 {
+	return float32(float32(inScale*wScale) / outScale)
+}
+
+// RequantizeFP32 is XNNPACK's "fp32" requantization of an int32
+// accumulator (the TFLite XNNPACK delegate's, which LiteRT runs for
+// CONV_2D, DEPTHWISE_CONV_2D and FULLY_CONNECTED): the accumulator
+// converted to float32, multiplied by the float32 scale, rounded to the
+// nearest integer with ties to even. The result is clamped to ±2³⁰ so
+// that adding a zero point cannot overflow; callers clamp to int8.
+func RequantizeFP32(acc int32, scale float32) int32 {
+	r := math.RoundToEven(float64(float32(acc) * scale))
+	return int32(max(-1<<30, min(1<<30, r)))
+}
+
+// refRequant is the output stage of the reference int8 convolutions and
+// fully-connected layers for channel c: RequantizeFP32 by scale[c], or
+// with scale nil MultiplyByQuantizedMultiplier by mult[c], shift[c].
+func refRequant(acc int32, scale []float32, mult []int32, shift []int, c int) int32 {
+	if scale != nil {
+		return RequantizeFP32(acc, scale[c])
+	}
+	return MultiplyByQuantizedMultiplier(acc, mult[c], shift[c])
+}
+
 // SaturatingRoundingDoublingHighMul returns the high 32 bits of 2·a·b,
 // rounded to nearest (gemmlowp's SaturatingRoundingDoublingHighMul).
 func SaturatingRoundingDoublingHighMul(a, b int32) int32 {

@@ -12,12 +12,12 @@ func quantizeF32(dst []int8, src []float32, scale float32, zp int32) {
 	n := len(src)
 	dst = dst[:n]
 	m := n &^ 15
-	// The reciprocal y = 1/s and 512·s must be normal and finite.
-	if cpuAVX2FMA && m > 0 && scale >= 0x1p-100 && scale <= 0x1p100 {
+	if cpuAVX2FMA && m > 0 {
+		inv, lo, hi := 1/scale, float32(-128-zp), float32(127-zp)
 		if cpuAVX512VNNI {
-			quantF32I8AVX512(&dst[0], &src[0], m, scale, 1/scale, zp)
+			quantF32I8AVX512(&dst[0], &src[0], m, inv, lo, hi, zp)
 		} else {
-			quantF32I8AVX2(&dst[0], &src[0], m, scale, 1/scale, zp)
+			quantF32I8AVX2(&dst[0], &src[0], m, inv, lo, hi, zp)
 		}
 	} else {
 		m = 0
@@ -52,18 +52,17 @@ func requantizeXNNI8(dst, src []int8, inZP, mult, outZP int32) {
 }
 
 // quantF32I8AVX2 is quantizeF32Go for n, a multiple of 16, elements,
-// given inv = 1/scale (correctly rounded): the quotient x/scale from the
-// reciprocal with Markstein's FMA correction (the same float32 as the
-// division), rounded half away from zero, + zp, saturated (see the
-// assembly).
+// given inv = 1/scale, lo = −128 − zp and hi = 127 − zp as float32: NaN
+// lanes zeroed, x·inv, clamped to [lo, hi], VCVTPS2DQ (nearest even under
+// the default MXCSR), + zp.
 //
 //go:noescape
-func quantF32I8AVX2(dst *int8, src *float32, n int, scale, inv float32, zp int32)
+func quantF32I8AVX2(dst *int8, src *float32, n int, inv, lo, hi float32, zp int32)
 
 // quantF32I8AVX512 is quantF32I8AVX2 on 16 lanes (AVX-512F).
 //
 //go:noescape
-func quantF32I8AVX512(dst *int8, src *float32, n int, scale, inv float32, zp int32)
+func quantF32I8AVX512(dst *int8, src *float32, n int, inv, lo, hi float32, zp int32)
 
 // dequantI8F32AVX2 is dequantizeI8Go for n, a multiple of 32, elements.
 //

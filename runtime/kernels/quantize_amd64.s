@@ -4,49 +4,28 @@
 
 // QUANTIZE / DEQUANTIZE loops; quantize_amd64.go documents each.
 
-DATA qconst<>+0(SB)/4, $0x80000000   // sign mask
-DATA qconst<>+4(SB)/4, $0x3effffff   // 0.49999997, the float32 below 1/2
-GLOBL qconst<>(SB), RODATA|NOPTR, $8
-
-// Y15 = scale s, Y14 = y = 1/s (correctly rounded), Y13 = C = 512·s,
-// Y12 = −C, Y11 = sign mask, Y10 = 0.49999997, Y9 = zp. From x in r:
-// x clamped to [−C, C] (NaN kept; beyond C the result saturates anyway),
-// q = x·y, e = x − q·s (exact, FMA), q += e·y: Markstein's correction,
-// which makes q the correctly rounded x/s (|x/s| ≤ 512, no overflow, and
-// quotients small enough to underflow are far from any rounding
-// boundary); then q + copysign(0.49999997, q) truncated is q rounded half
-// away from zero (|q| < 2²³), NaN lanes are set to 0 before the
-// conversion, and zp is added. t1, t2 are temporaries.
+// Y14 = 1/s, Y12 = lo = −128 − zp, Y13 = hi = 127 − zp (float32), Y9 =
+// zp. From x in r: NaN lanes set to 0, x·(1/s), clamped to [lo, hi],
+// converted with rounding to nearest even, zp added (the result is in
+// [−128, 127]). t1, t2 are temporaries.
 #define QROUND(r, t1, t2) \
-	VMAXPS r, Y12, r; \
-	VMINPS r, Y13, r; \
-	VMULPS Y14, r, t1; \
-	VFNMADD231PS Y15, t1, r; \
-	VFMADD231PS Y14, r, t1; \
-	VANDPS Y11, t1, t2; \
-	VORPS Y10, t2, t2; \
-	VADDPS t2, t1, t1; \
-	VCMPPS $3, t1, t1, t2; \
-	VANDNPS t1, t2, t1; \
-	VCVTTPS2DQ t1, r; \
+	VCMPPS $3, r, r, t2; \
+	VANDNPS r, t2, r; \
+	VMULPS Y14, r, r; \
+	VMAXPS Y12, r, r; \
+	VMINPS Y13, r, r; \
+	VCVTPS2DQ r, r; \
 	VPADDD Y9, r, r
 
-// func quantF32I8AVX2(dst *int8, src *float32, n int, scale, inv float32, zp int32)
-TEXT ·quantF32I8AVX2(SB), NOSPLIT, $0-36
+// func quantF32I8AVX2(dst *int8, src *float32, n int, inv, lo, hi float32, zp int32)
+TEXT ·quantF32I8AVX2(SB), NOSPLIT, $0-40
 	MOVQ dst+0(FP), DI
 	MOVQ src+8(FP), SI
 	MOVQ n+16(FP), CX
-	VBROADCASTSS scale+24(FP), Y15
-	VBROADCASTSS inv+28(FP), Y14
-	MOVL $0x44000000, AX // 512
-	VMOVD AX, X13
-	VBROADCASTSS X13, Y13
-	VMULPS Y15, Y13, Y13
-	VXORPS Y12, Y12, Y12
-	VSUBPS Y13, Y12, Y12
-	VBROADCASTSS qconst<>+0(SB), Y11
-	VBROADCASTSS qconst<>+4(SB), Y10
-	MOVL zp+32(FP), AX
+	VBROADCASTSS inv+24(FP), Y14
+	VBROADCASTSS lo+28(FP), Y12
+	VBROADCASTSS hi+32(FP), Y13
+	MOVL zp+36(FP), AX
 	VMOVD AX, X9
 	VPBROADCASTD X9, Y9
 
@@ -69,39 +48,27 @@ qloop:
 	VZEROUPPER
 	RET
 
-// The same on 16 lanes (AVX-512F): Z15 = s, Z14 = y, Z13 = C, Z12 = −C,
-// Z11 = sign mask, Z10 = 0.49999997, Z9 = zp; NaN lanes zeroed by the
-// conversion under the ordered-lanes mask K1, and VPMOVSDB saturates to
-// int8 as it stores.
-#define QROUND512(r, t1, t2, dst) \
-	VMAXPS r, Z12, r; \
-	VMINPS r, Z13, r; \
-	VMULPS Z14, r, t1; \
-	VFNMADD231PS Z15, t1, r; \
-	VFMADD231PS Z14, r, t1; \
-	VANDPS Z11, t1, t2; \
-	VORPS Z10, t2, t2; \
-	VADDPS t2, t1, t1; \
-	VCMPPS $7, t1, t1, K1; \
-	VCVTTPS2DQ.Z t1, K1, r; \
+// The same on 16 lanes (AVX-512F): Z14 = 1/s, Z12 = lo, Z13 = hi, Z9 =
+// zp; NaN lanes zeroed by the multiply under the ordered-lanes mask K1,
+// and VPMOVSDB stores the int8 values.
+#define QROUND512(r, dst) \
+	VCMPPS $7, r, r, K1; \
+	VMULPS.Z Z14, r, K1, r; \
+	VMAXPS Z12, r, r; \
+	VMINPS Z13, r, r; \
+	VCVTPS2DQ r, r; \
 	VPADDD Z9, r, r; \
 	VPMOVSDB r, dst
 
-// func quantF32I8AVX512(dst *int8, src *float32, n int, scale, inv float32, zp int32)
-TEXT ·quantF32I8AVX512(SB), NOSPLIT, $0-36
+// func quantF32I8AVX512(dst *int8, src *float32, n int, inv, lo, hi float32, zp int32)
+TEXT ·quantF32I8AVX512(SB), NOSPLIT, $0-40
 	MOVQ dst+0(FP), DI
 	MOVQ src+8(FP), SI
 	MOVQ n+16(FP), CX
-	VBROADCASTSS scale+24(FP), Z15
-	VBROADCASTSS inv+28(FP), Z14
-	MOVL $0x44000000, AX // 512
-	VPBROADCASTD AX, Z13
-	VMULPS Z15, Z13, Z13
-	VPXORD Z12, Z12, Z12
-	VSUBPS Z13, Z12, Z12
-	VBROADCASTSS qconst<>+0(SB), Z11
-	VBROADCASTSS qconst<>+4(SB), Z10
-	MOVL zp+32(FP), AX
+	VBROADCASTSS inv+24(FP), Z14
+	VBROADCASTSS lo+28(FP), Z12
+	VBROADCASTSS hi+32(FP), Z13
+	MOVL zp+36(FP), AX
 	VPBROADCASTD AX, Z9
 	CMPQ CX, $32
 	JLT q512one
@@ -109,8 +76,8 @@ TEXT ·quantF32I8AVX512(SB), NOSPLIT, $0-36
 q512loop:
 	VMOVUPS (SI), Z0
 	VMOVUPS 64(SI), Z1
-	QROUND512(Z0, Z2, Z3, (DI))
-	QROUND512(Z1, Z4, Z5, 16(DI))
+	QROUND512(Z0, (DI))
+	QROUND512(Z1, 16(DI))
 	ADDQ $128, SI
 	ADDQ $32, DI
 	SUBQ $32, CX
@@ -121,7 +88,7 @@ q512one:
 	TESTQ CX, CX
 	JZ q512done
 	VMOVUPS (SI), Z0
-	QROUND512(Z0, Z2, Z3, (DI))
+	QROUND512(Z0, (DI))
 
 q512done:
 	VZEROUPPER

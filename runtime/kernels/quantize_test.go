@@ -15,7 +15,9 @@ func TestQuantizeF32ToI8(t *testing.T) {
 	const scale, zp = 0.5, -3
 	in := []float32{0, 0.25, -0.25, 0.75, -0.75, 1, 63, 64, -64, 1000, -1000,
 		float32(math.Inf(1)), float32(math.Inf(-1)), 62.25, -62.75, 0.2499}
-	want := []int8{-3, -2, -4, -1, -5, -1, 123, 125, -128, 127, -128, 127, -128, 122, -128, -3}
+	// LiteRT's (XNNPACK's) rounding: x·(1/scale), ties to even
+	// (0.25/0.5 = 0.5 → 0; 62.25/0.5 = 124.5 → 124).
+	want := []int8{-3, -3, -3, -1, -5, -1, 123, 125, -128, 127, -128, 127, -128, 121, -128, -3}
 	b := tflite.NewBuilder("main")
 	x := b.Input("x", tflite.Float32, []int{len(in)}, nil)
 	y := b.Tensor("y", tflite.Int8, []int{len(in)}, ewQ(scale, zp))
