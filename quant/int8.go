@@ -88,6 +88,30 @@ func matchFloatOps(sg *tflite.Subgraph, patterns []string) ([]string, error) {
 	return match, nil
 }
 
+// FloatOpsIn returns the entries of patterns (as Options.FloatOps takes
+// them) that match at least one op of the subgraph signature selects in m,
+// so that one list can be split over several models: an entry is an
+// error only if it matches in none of them.
+func FloatOpsIn(m *tflite.Model, signature string, patterns []string) ([]string, error) {
+	si, err := subgraphOf(m, signature)
+	if err != nil {
+		return nil, err
+	}
+	sg := m.Subgraphs[si]
+	var in []string
+	for _, p := range patterns {
+		if strings.TrimSpace(p) == "" {
+			continue
+		}
+		if _, err := matchFloatOps(sg, []string{p}); err == nil {
+			in = append(in, p)
+		} else if !errors.Is(err, ErrNoMatch) {
+			return nil, err
+		}
+	}
+	return in, nil
+}
+
 // glob matches name against pattern, where '*' stands for any run of
 // characters (dots and slashes included).
 func glob(pattern, name string) bool {

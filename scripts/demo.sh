@@ -6,7 +6,7 @@
 # masks and report.json to out/demo, and prints per-slice latency and Dice.
 set -euo pipefail
 lsms=${1:-bin/lsms}
-model=${MODEL:-models/lsms-synth-f32}
+model=${MODEL:-models/lsms-synth-int8}
 cd "$(dirname "$0")/.."
 echo "== model bundle $model"
 "$lsms" inspect "$model/lsms_vision.tflite" | sed -n '1,/^$/p'

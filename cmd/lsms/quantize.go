@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -34,7 +35,7 @@ func init() {
 			fs.StringVar(&o.out, "out", "", "output bundle directory (required)")
 			fs.StringVar(&o.report, "report", "", "write the quality report (Markdown; a .json beside it)")
 			fs.StringVar(&o.estimator, "estimator", "minmax", "activation range estimator: minmax | percentile[:P] | mse")
-			fs.StringSliceVar(&o.floatOps, "float-ops", nil, "ops kept in float32: op types (SOFTMAX), tensor names or patterns (vision.decoder.*), #index")
+			fs.StringSliceVar(&o.floatOps, "float-ops", nil, "ops kept in float32, in either graph: op types (SOFTMAX), tensor names or patterns (vision.decoder.*, text.*.probs), #index")
 			fs.IntVar(&o.autoFloat, "auto-float", 0, "keep the N most quantization-sensitive vision ops in float32 (sensitivity search)")
 			fs.Float64Var(&o.drop, "drop-outliers", 0, "fraction of calibration inputs to leave out as activation outliers")
 			fs.StringVar(&o.evalSplit, "eval-split", "", "also score float vs quantized Dice/mIoU on this split of the --calib manifest, every text level")
@@ -142,6 +143,36 @@ func quantizeCmd(o quantOpts, stdout, stderr io.Writer) error {
 	bar := newStageBar(stderr, o.quiet)
 	qo := quant.Options{Mode: mode, Estimator: est, Percentile: pct, DropOutliers: o.drop, Threads: o.threads,
 		Progress: func(stage string, done, total int) { bar(stage, done, total) }}
+	// --float-ops names ops of either graph: each graph gets the entries
+	// that match one of its ops; an entry that matches in neither is an
+	// error (as quant.Options.FloatOps would say for one graph).
+	models := map[string]*tflite.Model{}
+	used := map[string]bool{}
+	graphFloat := map[string][]string{}
+	for _, role := range []string{bundle.RoleText, bundle.RoleVision} {
+		fm, err := tflite.ReadFile(b.Path(role))
+		if err != nil {
+			return err
+		}
+		models[role] = fm
+		in, err := quant.FloatOpsIn(fm, "", o.floatOps)
+		if err != nil {
+			return fmt.Errorf("%s graph: %w", role, err)
+		}
+		graphFloat[role] = in
+		for _, p := range in {
+			used[p] = true
+		}
+	}
+	var unmatched []string
+	for _, p := range o.floatOps {
+		if strings.TrimSpace(p) != "" && !used[p] {
+			unmatched = append(unmatched, strconv.Quote(p))
+		}
+	}
+	if len(unmatched) > 0 {
+		return fmt.Errorf("%w: %s", quant.ErrNoMatch, strings.Join(unmatched, ", "))
+	}
 	files := []bundle.Content{}
 	var reports []string
 	var jsonReports = map[string]*quant.Report{}
@@ -149,13 +180,11 @@ func quantizeCmd(o quantOpts, stdout, stderr io.Writer) error {
 		role string
 		data quant.Dataset
 	}{{bundle.RoleText, textData}, {bundle.RoleVision, visionData}} {
-		fm, err := tflite.ReadFile(b.Path(part.role))
-		if err != nil {
-			return err
-		}
+		fm := models[part.role]
 		opts := qo
+		opts.FloatOps = graphFloat[part.role]
 		if part.role == bundle.RoleVision {
-			opts.FloatOps, opts.AutoFloat = o.floatOps, o.autoFloat
+			opts.AutoFloat = o.autoFloat
 		}
 		n := len(samples)
 		in := quant.Inputs{Data: part.data, N: n}

@@ -156,16 +156,29 @@ func compare(ours any, ref *npy.Array, unit float64) (Agreement, error) {
 
 // outputUnits returns, per subgraph output of m, the scale of the int8
 // tensor its DEQUANTIZE reads (0 when the output is computed in float).
+// Float RESHAPE and RESIZE_BILINEAR ops after the DEQUANTIZE are followed
+// back: they move values or take convex combinations of them, so a
+// difference of k units in their input is at most k units in their output.
 func outputUnits(m *tflite.Model) []float64 {
 	sg := m.Subgraphs[0]
+	producer := map[int]*tflite.Operator{}
+	for _, op := range sg.Operators {
+		for _, o := range op.Outputs {
+			producer[o] = op
+		}
+	}
 	out := make([]float64, len(sg.Outputs))
 	for k, ti := range sg.Outputs {
-		for _, op := range sg.Operators {
-			if op.Code.Builtin == schema.BuiltinOperatorDEQUANTIZE && op.Outputs[0] == ti {
+		for op := producer[ti]; op != nil && len(op.Inputs) > 0; op = producer[op.Inputs[0]] {
+			switch op.Code.Builtin {
+			case schema.BuiltinOperatorDEQUANTIZE:
 				if q := sg.Tensors[op.Inputs[0]].Quant; q != nil && len(q.Scale) == 1 {
 					out[k] = float64(q.Scale[0])
 				}
+			case schema.BuiltinOperatorRESHAPE, schema.BuiltinOperatorRESIZE_BILINEAR:
+				continue
 			}
+			break
 		}
 	}
 	return out
@@ -176,10 +189,30 @@ func outputUnits(m *tflite.Model) []float64 {
 // dequantize an int8 tensor in units of its scale, float outputs
 // relatively.
 func Outputs(m *tflite.Model, samples []map[string]any) (Agreement, error) {
+	ag, _, err := OutputsAndMasks(m, samples, float32(math.Inf(1)))
+	return ag, err
+}
+
+// Masks counts how often thresholded float outputs agree.
+type Masks struct{ Pixels, Same int }
+
+// Frac is Same / Pixels (1 when nothing was compared).
+func (k Masks) Frac() float64 {
+	if k.Pixels == 0 {
+		return 1
+	}
+	return float64(k.Same) / float64(k.Pixels)
+}
+
+// OutputsAndMasks is Outputs that also compares, for every float32 output
+// element, whether LiteRT's and our value are both above threshold or both
+// not (a segmentation mask from logits); threshold +Inf compares nothing.
+func OutputsAndMasks(m *tflite.Model, samples []map[string]any, threshold float32) (Agreement, Masks, error) {
 	var total Agreement
+	var masks Masks
 	raw, err := m.Marshal()
 	if err != nil {
-		return total, err
+		return total, masks, err
 	}
 	sg := m.Subgraphs[0]
 	var cases []litert.Case
@@ -190,21 +223,21 @@ func Outputs(m *tflite.Model, samples []map[string]any) (Agreement, error) {
 			t := sg.Tensors[ti]
 			a, err := npy.New(s[t.Name], t.Shape...)
 			if err != nil {
-				return total, fmt.Errorf("sample %d input %q: %w", i, t.Name, err)
+				return total, masks, fmt.Errorf("sample %d input %q: %w", i, t.Name, err)
 			}
 			c.Inputs = append(c.Inputs, a)
 		}
 		cases = append(cases, c)
 		it, err := run(m, s)
 		if err != nil {
-			return total, fmt.Errorf("sample %d: %w", i, err)
+			return total, masks, fmt.Errorf("sample %d: %w", i, err)
 		}
 		var outs []any
 		for _, ti := range sg.Outputs {
 			v, err := data(it.Tensor(ti))
 			if err != nil {
 				it.Close()
-				return total, err
+				return total, masks, err
 			}
 			outs = append(outs, v)
 		}
@@ -213,25 +246,35 @@ func Outputs(m *tflite.Model, samples []map[string]any) (Agreement, error) {
 	}
 	res, err := litert.Run(cases)
 	if err != nil {
-		return total, err
+		return total, masks, err
 	}
 	units := outputUnits(m)
 	for i, r := range res {
 		if r.Err != nil {
-			return total, fmt.Errorf("LiteRT failed on sample %d: %w", i, r.Err)
+			return total, masks, fmt.Errorf("LiteRT failed on sample %d: %w", i, r.Err)
 		}
 		if len(r.Outputs) != len(ours[i]) {
-			return total, fmt.Errorf("LiteRT gave %d outputs, we gave %d", len(r.Outputs), len(ours[i]))
+			return total, masks, fmt.Errorf("LiteRT gave %d outputs, we gave %d", len(r.Outputs), len(ours[i]))
 		}
 		for k, a := range r.Outputs {
 			ag, err := compare(ours[i][k], a, units[k])
 			if err != nil {
-				return total, fmt.Errorf("sample %d output %d: %w", i, k, err)
+				return total, masks, fmt.Errorf("sample %d output %d: %w", i, k, err)
 			}
 			total.add(ag)
+			if o, ok := ours[i][k].([]float32); ok && !math.IsInf(float64(threshold), 1) {
+				if r, ok := a.Data.([]float32); ok && len(r) == len(o) {
+					for j := range o {
+						masks.Pixels++
+						if (o[j] > threshold) == (r[j] > threshold) {
+							masks.Same++
+						}
+					}
+				}
+			}
 		}
 	}
-	return total, nil
+	return total, masks, nil
 }
 
 // OpAgreement is one op's agreement with LiteRT when run alone.
