@@ -179,9 +179,12 @@ func (k *addSub) Prepare(ctx *Context, n *Node) (int, error) {
 			lo, hi, _ := ewActRangeI8(n, act, os, ozp)
 			k.q = newAddQuantParams(as, azp, bs, bzp, os, ozp, sign, lo, hi)
 		}
-		if k.q.xnn {
+		switch {
+		case k.out.NumElements() >= ewLUTMinElems:
+			k.i8 = ewI8Row(k.q.apply, k.out.NumElements())
+		case k.q.xnn:
 			k.i8 = k.q.rowXNN
-		} else {
+		default:
 			k.i8 = ewRowFunc(k.q.apply)
 		}
 	}

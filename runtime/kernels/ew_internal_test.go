@@ -451,3 +451,43 @@ func TestSoftmax(t *testing.T) {
 		}
 	}
 }
+
+// TestEwI8LUTRow checks the tabulated int8 row (ewI8Row above the size
+// threshold) against the per-element function, for the fixed-point ADD,
+// SUB, MUL and SQUARED_DIFFERENCE forms and every broadcast mode.
+func TestEwI8LUTRow(t *testing.T) {
+	rng := rand.New(rand.NewPCG(41, 42))
+	for trial := range 40 {
+		as, bs, os := float32(0.01+rng.Float64()), float32(0.01+rng.Float64()), float32(0.01+2*rng.Float64())
+		azp, bzp, ozp := int32(rng.IntN(256)-128), int32(rng.IntN(256)-128), int32(rng.IntN(256)-128)
+		var f func(x, y int8) int8
+		switch trial % 4 {
+		case 0, 1:
+			p := newAddQuantParams(as, azp, bs, bzp, os, ozp, int32(1-2*(trial%2)), -128, 127)
+			f = p.apply
+		case 2:
+			p := newMulQuantParams(as, azp, bs, bzp, os, ozp, -128, 127)
+			f = p.apply
+		case 3:
+			p := newSqDiffQuantParams(as, azp, bs, bzp, os*os, ozp)
+			f = p.apply
+		}
+		lut := ewI8Row(f, ewLUTMinElems)
+		ref := ewRowFunc(f)
+		n := 1 + rng.IntN(300)
+		a, b := make([]int8, n), make([]int8, n)
+		for i := range a {
+			a[i], b[i] = int8(rng.IntN(256)-128), int8(rng.IntN(256)-128)
+		}
+		for _, m := range [][2]int{{1, 1}, {0, 1}, {1, 0}, {0, 0}} {
+			got, want := make([]int8, n), make([]int8, n)
+			lut(got, a, b, m[0], m[1])
+			ref(want, a, b, m[0], m[1])
+			for i := range got {
+				if got[i] != want[i] {
+					t.Fatalf("trial %d, strides %v, element %d: %d, want %d", trial, m, i, got[i], want[i])
+				}
+			}
+		}
+	}
+}

@@ -499,3 +499,56 @@ func ewXNNActRangeI8(n *Node, act int8Act, scale float32, zp int32) (lo, hi int3
 	}
 	return q(flo), q(fhi), nil
 }
+
+// ewLUTMinElems is the output size from which an int8 binary op whose
+// element function is not a few integer operations (TFLite's fixed-point
+// ADD/SUB, MUL and SQUARED_DIFFERENCE forms) is tabulated: 64 KiB and
+// 65,536 evaluations in Prepare, then one load per element in Eval
+// (measured on LSMS at 480×480: SQUARED_DIFFERENCE 3.4 ms → see
+// BenchmarkEwI8LUT for a 120×120×32 tensor). A variable for the tests.
+var ewLUTMinElems = 1 << 16
+
+// ewI8Row returns the row function of an int8 binary op with element
+// function f: a lookup table of f over every (x, y) pair when the output
+// has at least ewLUTMinElems elements, else f called per element.
+func ewI8Row(f func(x, y int8) int8, outElems int) func(dst, a, b []int8, ia, ib int) {
+	if outElems < ewLUTMinElems {
+		return ewRowFunc(f)
+	}
+	lut := new([1 << 16]int8)
+	for x := range 256 {
+		for y := range 256 {
+			lut[x<<8|y] = f(int8(x), int8(y))
+		}
+	}
+	return func(dst, a, b []int8, ia, ib int) { ewLUTRowI8(lut, dst, a, b, ia, ib) }
+}
+
+// ewLUTRowI8 is a row of an int8 binary op from its table lut[x<<8|y]
+// (x, y as uint8); a broadcast input selects one 256-entry row or column.
+func ewLUTRowI8(lut *[1 << 16]int8, dst, a, b []int8, ia, ib int) {
+	switch {
+	case ia == 1 && ib == 1:
+		a, b = a[:len(dst)], b[:len(dst)]
+		for i := range dst {
+			dst[i] = lut[int(uint8(a[i]))<<8|int(uint8(b[i]))]
+		}
+	case ib == 1:
+		row := (*[256]int8)(lut[int(uint8(a[0]))<<8:])
+		b = b[:len(dst)]
+		for i := range dst {
+			dst[i] = row[uint8(b[i])]
+		}
+	case ia == 1:
+		y := int(uint8(b[0]))
+		a = a[:len(dst)]
+		for i := range dst {
+			dst[i] = lut[int(uint8(a[i]))<<8|y]
+		}
+	default:
+		v := lut[int(uint8(a[0]))<<8|int(uint8(b[0]))]
+		for i := range dst {
+			dst[i] = v
+		}
+	}
+}

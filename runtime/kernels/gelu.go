@@ -31,11 +31,18 @@ func (k *gelu) Prepare(ctx *Context, n *Node) (int, error) {
 
 const geluSqrt2dPi = 0.79788456080286535587989211986876 // sqrt(2/π)
 
-// geluF32 is XNNPACK's f32-vgelu (rational 12/10 interpolation of
+// geluF32Go is XNNPACK's f32-vgelu (rational 12/10 interpolation of
 // erf(x/√2) on x clamped to ±5.1158981323, evaluated in float32 without
 // FMA as on WebAssembly), which is what LiteRT runs for float GELU; it
 // differs from the exact value by up to ~1e-4 relative in the tails.
-func geluF32(dst, src []float32) { ewMapF32(dst, src, geluXNN) }
+// geluF32 (gelu_amd64.go, gelu_noasm.go) is this loop, in AVX2 where the
+// machine has it.
+func geluF32Go(dst, src []float32) {
+	dst = dst[:len(src)]
+	for i, x := range src {
+		dst[i] = geluXNN(x)
+	}
+}
 
 func geluXNN(x float32) float32 {
 	const maxAbs = 5.1158981323
