@@ -201,7 +201,8 @@ func (ms *modelSet) quantize(c *config, weightsTime time.Time, logw io.Writer) e
 	}
 	fmt.Fprintf(logw, "peerbench: size %d: calibrating on %d inputs and quantizing to int8\n", ms.size, c.calib)
 	data := calibData(ms.inputs, ms.size, c.seed)
-	opts := quant.Options{Mode: quant.Int8, Threads: c.threads}
+	// As the shipped int8 bundle: the same ops kept float32.
+	opts := quant.Options{Mode: quant.Int8, Threads: c.threads, FloatOps: lsms.VisionFloatOps}
 	cal, err := quant.Calibrate(ms.float, data, c.calib, opts)
 	if err != nil {
 		return fmt.Errorf("size %d: calibrate: %w", ms.size, err)

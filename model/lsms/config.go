@@ -128,3 +128,20 @@ func (c Config) Validate() error {
 	}
 	return c.Text.Validate()
 }
+
+// VisionFloatOps and TextFloatOps are the ops of the LSMS graphs that the
+// shipped int8 bundle keeps in float32 (quant.Options.FloatOps patterns;
+// scripts/release-model.sh passes the same list to lsms quantize). Measured
+// on the shipped model (docs/quant-report.md): int8 everywhere else costs
+// 2.0 Dice points and leaves the logits at 1.6 dB SQNR; with these float
+// the int8 bundle is within 0.5 points of float at every text level.
+//   - the masked attention scores and their softmax: the −10⁴ padding bias
+//     would share one int8 scale with the real scores (0 dB);
+//   - ω_f's instance norm (attn.f.1*): its input is nearly constant over
+//     H×W once the word attention saturates, and 1/√eps magnifies the
+//     rounding;
+//   - the NMF iterations of the Hamburger head (ill-conditioned divisions).
+var (
+	VisionFloatOps = []string{"*.alpha.masked", "*.attn.softmax", "vision.*.attn.f.1*", "vision.decoder.hamburger.ham.*"}
+	TextFloatOps   = []string{"text.*.scores.masked", "text.*.probs"}
+)

@@ -140,9 +140,9 @@ func (k *addSub) Prepare(ctx *Context, n *Node) (int, error) {
 			return 0, err
 		}
 		if k.sub {
-			k.f32 = func(dst, a, b []float32, ia, ib int) { subRowF32(dst, a, b, ia, ib, lo, hi) }
+			k.f32 = func(dst, a, b []float32, ia, ib int) { ewBinF32(1, dst, a, b, ia, ib, lo, hi) }
 		} else {
-			k.f32 = func(dst, a, b []float32, ia, ib int) { addRowF32(dst, a, b, ia, ib, lo, hi) }
+			k.f32 = func(dst, a, b []float32, ia, ib int) { ewBinF32(0, dst, a, b, ia, ib, lo, hi) }
 		}
 	case tflite.Int32:
 		lo, hi, err := ewActRangeInt32(n, act)

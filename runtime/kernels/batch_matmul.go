@@ -23,7 +23,44 @@ type batchMatMul struct {
 	rsn, rsk int // rhs strides of b(n,k) within a matrix
 	lZP, rZP int32
 	colSum   []int32
+
+	// K split (float32, long products; see bmmKSplit): the gemm runs
+	// kParts products of depth K/kParts per output matrix into partial
+	// sums at scratch offset partOff, which Eval adds up in order.
+	kParts  int
+	kPart   int // K / kParts
+	batches int // output matrices
+	partOff int
+	part    []float32
+	out     []float32
+	sum     func(lo, hi int) // sumParts, bound once (Eval does not allocate)
+	pack    func(lo, hi int) // packF32, bound once
 }
+
+// bmmKSplit returns how many equal parts to split a float32 product's
+// depth K into, or 1. When one rhs matrix, packed, outgrows
+// bmmKSplitBytes, the gemm would stream it from memory once per 4-row
+// panel of the lhs; split, each part's rhs (≤ bmmKSplitBytes/2, at least
+// 128 deep) stays in cache while every row panel passes over it, and the
+// partial products are added up after (at most 64 parts). Measured on the
+// LSMS NMF products at 480×480, 2 threads: (64×14,400)·(14,400×256)
+// 9.4 → see BenchmarkBatchMatMulLongK.
+func bmmKSplit(n, k int) int {
+	if 4*n*k <= bmmKSplitBytes {
+		return 1
+	}
+	kc := max(128, bmmKSplitBytes/2/(4*n))
+	for parts := max(2, (k+kc-1)/kc); parts <= 64 && k/parts >= 128; parts++ {
+		if k%parts == 0 {
+			return parts
+		}
+	}
+	return 1
+}
+
+// bmmKSplitBytes is the packed rhs size from which bmmKSplit splits
+// (a variable for the tests).
+var bmmKSplitBytes = 1 << 20
 
 func (k *batchMatMul) Prepare(ctx *Context, n *Node) (int, error) {
 	if err := CheckInputs(n, 2, 2); err != nil {
@@ -149,12 +186,37 @@ func (k *batchMatMul) Prepare(ctx *Context, n *Node) (int, error) {
 		g.bI = make([]int64, k.nB*gemmPackedBSizeI8(N, K))
 	} else {
 		g.lo, g.hi = float32(math.Inf(-1)), float32(math.Inf(1))
-		g.bF = make([]float32, k.nB*gemmPackedBSizeF32(N, K))
+		k.kParts, k.kPart, k.batches = 1, K, batches
+		if parts := bmmKSplit(N, K); parts > 1 {
+			// Part j of output matrix b is gemm batch b·parts + j: the
+			// lhs columns [j·kPart, (j+1)·kPart), the rhs part packed as
+			// matrix bIdx·parts + j, the partial sum at (b·parts + j)·M·N.
+			k.kParts, k.kPart = parts, K/parts
+			aBase, bIdx := g.aBase, g.bIdx
+			g.batches, g.k = batches*parts, k.kPart
+			g.aBase, g.bIdx, g.cBase = make([]int, g.batches), make([]int, g.batches), make([]int, g.batches)
+			for b := range batches {
+				for j := range parts {
+					t := b*parts + j
+					g.aBase[t] = aBase[b] + j*k.kPart*g.sk
+					g.bIdx[t] = bIdx[b]*parts + j
+					g.cBase[t] = t * M * N
+				}
+			}
+		}
+		g.bF = make([]float32, k.nB*k.kParts*gemmPackedBSizeF32(N, g.k))
 	}
+	k.pack = k.packF32
 	if k.rConst {
 		k.prepRHS()
 	}
-	return g.setup(ctx), nil
+	scratch := g.setup(ctx)
+	if k.kParts > 1 {
+		k.sum = k.sumParts
+		k.partOff = gemmAlign(scratch)
+		scratch = k.partOff + 4*g.batches*M*N
+	}
+	return scratch, nil
 }
 
 // prepRHS packs every rhs matrix (and for int8 the zero-point terms).
@@ -162,11 +224,7 @@ func (k *batchMatMul) prepRHS() {
 	g := &k.mm
 	mat := g.n * g.k
 	if !g.isI8 {
-		src := k.rhs.F32()
-		bsz := gemmPackedBSizeF32(g.n, g.k)
-		for b := range k.nB {
-			gemmPackBF32(g.bF[b*bsz:(b+1)*bsz], src[b*mat:(b+1)*mat], g.n, g.k, k.rsn, k.rsk)
-		}
+		k.packF32(0, k.nB*k.kParts)
 		return
 	}
 	src := k.rhs.I8()
@@ -181,18 +239,61 @@ func (k *batchMatMul) prepRHS() {
 	}
 }
 
+// packF32 packs float32 rhs parts [lo, hi) (part t: matrix t/kParts, K
+// part t%kParts).
+func (k *batchMatMul) packF32(lo, hi int) {
+	g := &k.mm
+	src := k.rhs.F32()
+	bsz := gemmPackedBSizeF32(g.n, g.k)
+	mat := g.n * g.k * k.kParts
+	for t := lo; t < hi; t++ {
+		b, j := t/k.kParts, t%k.kParts
+		gemmPackBF32(g.bF[t*bsz:(t+1)*bsz], src[b*mat+j*k.kPart*k.rsk:(b+1)*mat], g.n, g.k, k.rsn, k.rsk)
+	}
+}
+
 func (k *batchMatMul) Eval(ctx *Context, n *Node) error {
 	g := &k.mm
-	if !k.rConst {
+	switch {
+	case k.rConst:
+	case !g.isI8 && k.nB*k.kParts > 1:
+		ctx.Pool.Run(k.nB*k.kParts, 1, k.pack)
+	default:
 		k.prepRHS()
 	}
 	if g.isI8 {
 		g.aI, g.cI = k.lhs.I8(), n.Outputs[0].I8()
 	} else {
 		g.aF, g.cF = k.lhs.F32(), n.Outputs[0].F32()
+		if k.kParts > 1 {
+			k.part = gemmF32At(n.Scratch, k.partOff, g.batches*g.m*g.n)
+			k.out = g.cF
+			g.cF = k.part
+		}
 	}
 	g.exec(ctx, n.Scratch)
+	if k.kParts > 1 {
+		ctx.Pool.Run(k.batches*g.m, max(1, elementwiseGrain/g.n), k.sum)
+	}
 	return nil
+}
+
+// sumParts adds the K parts' partial products of output rows [lo, hi)
+// (rows of all output matrices), part 0 first.
+func (k *batchMatMul) sumParts(lo, hi int) {
+	m, n, parts := k.mm.m, k.mm.n, k.kParts
+	for r := lo; r < hi; r++ {
+		b, i := r/m, r%m
+		dst := k.out[r*n : (r+1)*n]
+		copy(dst, k.part[(b*parts*m+i)*n:])
+		for j := 1; j < parts; j++ {
+			src := k.part[((b*parts+j)*m+i)*n:]
+			src = src[:n]
+			for c := range dst {
+				dst[c] += src[c]
+			}
+		}
+	}
 }
 
 // bmmRefWalk calls f(lhsOff, rhsOff, outOff) for every output batch of

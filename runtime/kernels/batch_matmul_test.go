@@ -141,3 +141,98 @@ func TestBatchMatMulRejects(t *testing.T) {
 		t.Error("mismatched inner dimensions accepted")
 	}
 }
+
+// TestBatchMatMulFloatKSplit runs long float products through the K split
+// (bmmKSplitBytes lowered) against the reference, broadcast batches and
+// both adj flags included, and checks that the thread count does not
+// change the result.
+func TestBatchMatMulFloatKSplit(t *testing.T) {
+	defer func(v int) { bmmKSplitBytes = v }(bmmKSplitBytes)
+	bmmKSplitBytes = 0
+	rng := rand.New(rand.NewPCG(45, 46))
+	for i := range 12 {
+		M, N := 1+rng.IntN(9), 1+rng.IntN(20)
+		K := []int{1024, 1536, 3072, 2560}[i%4]
+		if got := bmmKSplit(N, K); got < 2 {
+			t.Fatalf("bmmKSplit(%d, %d) = %d, want a split", N, K, got)
+		}
+		adjX, adjY := rng.IntN(2) == 0, rng.IntN(2) == 0
+		lb, rb := []int{2, 1}, []int{1, 3}
+		if i%3 == 0 {
+			lb, rb = []int{1}, []int{1}
+		}
+		ls, rs := append(lb, M, K), append(rb, K, N)
+		if adjX {
+			ls = append(lb[:len(lb):len(lb)], K, M)
+		}
+		if adjY {
+			rs = append(rb[:len(rb):len(rb)], N, K)
+		}
+		os := []int{max(lb[0], rb[0]), M, N}
+		if len(lb) == 2 {
+			os = []int{2, 3, M, N}
+		}
+		lhs := gemmTRandF32(rng, bmmTNum(ls), 1)
+		rhs := gemmTRandF32(rng, bmmTNum(rs), 1)
+		want := make([]float32, bmmTNum(os))
+		batchMatMulRefF32(lhs, ls, rhs, rs, adjX, adjY, want)
+		ins := []*Tensor{gemmTTensor(ls, lhs, false), gemmTTensor(rs, rhs, rng.IntN(2) == 0)}
+		outT := gemmTTensor(os, []float32{}, false)
+		opts := &schema.BatchMatMulOptionsT{AdjX: adjX, AdjY: adjY}
+		var first []float32
+		for _, th := range []int{1, 2} {
+			out, err := gemmTRun(t, schema.BuiltinOperatorBATCH_MATMUL, opts, ins, outT, th)
+			if err != nil {
+				t.Fatalf("case %d %v×%v: %v", i, ls, rs, err)
+			}
+			got := out.F32()
+			gemmTCloseF32(t, fmt.Sprintf("case %d %v×%v adj %v,%v threads %d", i, ls, rs, adjX, adjY, th), got, want, 1e-5)
+			if first == nil {
+				first = append([]float32{}, got...)
+			} else {
+				for j := range got {
+					if got[j] != first[j] {
+						t.Fatalf("case %d: threads change element %d", i, j)
+					}
+				}
+			}
+		}
+	}
+}
+
+// BenchmarkBatchMatMulLongK is the NMF bases product of LSMS tiny at
+// 480×480: (64×14,400)·(14,400×256), float32, 2 threads, with and without
+// the K split.
+func BenchmarkBatchMatMulLongK(b *testing.B) {
+	rng := rand.New(rand.NewPCG(47, 48))
+	M, K, N := 64, 14400, 256
+	ins := []*Tensor{gemmTTensor([]int{1, M, K}, gemmTRandF32(rng, M*K, 1), false), gemmTTensor([]int{1, K, N}, gemmTRandF32(rng, K*N, 1), false)}
+	outT := gemmTTensor([]int{1, M, N}, []float32{}, false)
+	for _, c := range []struct{ split, konst bool }{{false, false}, {true, false}, {true, true}} {
+		b.Run(fmt.Sprintf("split=%v/const=%v", c.split, c.konst), func(b *testing.B) {
+			defer func(v int) { bmmKSplitBytes = v }(bmmKSplitBytes)
+			if !c.split {
+				bmmKSplitBytes = 1 << 62
+			}
+			ins := []*Tensor{ins[0], gemmTTensor(ins[1].Shape, ins[1].F32(), c.konst)}
+			k := &batchMatMul{}
+			o := *outT
+			n := &Node{Op: schema.BuiltinOperatorBATCH_MATMUL, Options: &schema.BatchMatMulOptionsT{}, Inputs: ins, Outputs: []*Tensor{&o}}
+			pool := NewPool(2)
+			defer pool.Close()
+			ctx := &Context{Threads: 2, Pool: pool}
+			scratch, err := k.Prepare(ctx, n)
+			if err != nil {
+				b.Fatal(err)
+			}
+			o.Data = make([]byte, o.Bytes())
+			n.Scratch = make([]byte, scratch)
+			b.SetBytes(int64(2 * M * K * N)) // "bytes" = flops: MB/s reads as MFLOP/s
+			for b.Loop() {
+				if err := k.Eval(ctx, n); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}

@@ -552,3 +552,32 @@ func ewLUTRowI8(lut *[1 << 16]int8, dst, a, b []int8, ia, ib int) {
 		}
 	}
 }
+
+// ewBinF32 is a float32 ADD (op 0), SUB (1) or MUL (2) row: the vector
+// kernels where the machine has them (ewBinF32SIMD), the Go loop for the
+// rest (and as the twin the tests compare with).
+func ewBinF32(op int, dst, a, b []float32, ia, ib int, lo, hi float32) {
+	m := ewBinF32SIMD(op, dst, a, b, ia, ib, lo, hi)
+	if m == len(dst) {
+		return
+	}
+	if ia == 1 {
+		a = a[m:]
+	}
+	if ib == 1 {
+		b = b[m:]
+	}
+	ewBinF32Go(op, dst[m:], a, b, ia, ib, lo, hi)
+}
+
+// ewBinF32Go is ewBinF32 in Go.
+func ewBinF32Go(op int, dst, a, b []float32, ia, ib int, lo, hi float32) {
+	switch op {
+	case 0:
+		addRowF32(dst, a, b, ia, ib, lo, hi)
+	case 1:
+		subRowF32(dst, a, b, ia, ib, lo, hi)
+	default:
+		mulRowF32(dst, a, b, ia, ib, lo, hi)
+	}
+}

@@ -71,6 +71,18 @@ func gemmPackBF32(dst, src []float32, n, k, sn, sk int) {
 	kp := gemmPadK(k)
 	np := gemmPanels(n, gemmNRF)
 	dst = dst[:np*gemmNRF*kp]
+	if sn == 1 && n%gemmNRF == 0 {
+		// Columns contiguous (a k-major source): eight at a time, in
+		// the order they lie in memory.
+		for p := range np {
+			d := dst[p*gemmNRF*kp : (p+1)*gemmNRF*kp]
+			for kk := range k {
+				copy(d[kk*gemmNRF:(kk+1)*gemmNRF], src[kk*sk+p*gemmNRF:kk*sk+p*gemmNRF+gemmNRF])
+			}
+			clear(d[k*gemmNRF:])
+		}
+		return
+	}
 	for p := range np {
 		d := dst[p*gemmNRF*kp : (p+1)*gemmNRF*kp]
 		for j := range gemmNRF {

@@ -86,7 +86,7 @@ func (k *mul) Prepare(ctx *Context, n *Node) (int, error) {
 		if err != nil {
 			return 0, err
 		}
-		k.f32 = func(dst, a, b []float32, ia, ib int) { mulRowF32(dst, a, b, ia, ib, lo, hi) }
+		k.f32 = func(dst, a, b []float32, ia, ib int) { ewBinF32(2, dst, a, b, ia, ib, lo, hi) }
 	case tflite.Int32:
 		lo, hi, err := ewActRangeInt32(n, act)
 		if err != nil {

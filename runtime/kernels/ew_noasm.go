@@ -1,0 +1,6 @@
+//go:build noasm || !amd64
+
+package kernels
+
+// ewBinF32SIMD does nothing without the vector kernels.
+func ewBinF32SIMD(op int, dst, a, b []float32, ia, ib int, lo, hi float32) int { return 0 }
