@@ -239,7 +239,35 @@ func (k *transpose) tiles16(lo, hi int) {
 	transposeTiles(k, view[uint16](k.src), view[uint16](k.dst), lo, hi)
 }
 func (k *transpose) tiles32(lo, hi int) {
-	transposeTiles(k, view[uint32](k.src), view[uint32](k.dst), lo, hi)
+	src, dst := view[uint32](k.src), view[uint32](k.dst)
+	per := k.nqb * k.nlb
+	for u := lo; u < hi; u++ {
+		ib, ob := k.bases(u / per)
+		t := u % per
+		i0 := (t / k.nlb) * transposeTile
+		i1 := min(i0+transposeTile, k.nq)
+		j0 := (t % k.nlb) * transposeTile
+		j1 := min(j0+transposeTile, k.nl)
+		// Full 8×8 blocks in AVX, the edges (columns past je, then
+		// rows past ie) element by element.
+		ie, je := transposeBlocks32(k, src, dst, ib, ob, i0, i1, j0, j1)
+		transposeTile1(k, src, dst, ib, ob, i0, ie, je, j1)
+		transposeTile1(k, src, dst, ib, ob, ie, i1, j0, j1)
+	}
+}
+
+// transposeTile1 writes rows [i0,i1) × columns [j0,j1) of a tile element
+// by element (see transposeTiles).
+func transposeTile1[T any](k *transpose, src, dst []T, ib, ob, i0, i1, j0, j1 int) {
+	qOut, lIn := k.qOutStride, k.lInStr
+	for i := i0; i < i1; i++ {
+		o := dst[ob+i*qOut+j0 : ob+i*qOut+j1]
+		s := ib + i + j0*lIn
+		for j := range o {
+			o[j] = src[s]
+			s += lIn
+		}
+	}
 }
 func (k *transpose) tiles64(lo, hi int) {
 	transposeTiles(k, view[uint64](k.src), view[uint64](k.dst), lo, hi)
@@ -249,7 +277,6 @@ func (k *transpose) tiles64(lo, hi int) {
 // q and u%nlb along the last axis of outer index u/(nqb·nlb); it writes
 // out[ob + i*qOut + j] = in[ib + i + j*lIn] for the tile's i and j.
 func transposeTiles[T any](k *transpose, src, dst []T, lo, hi int) {
-	qOut, lIn := k.qOutStride, k.lInStr
 	per := k.nqb * k.nlb
 	for u := lo; u < hi; u++ {
 		ib, ob := k.bases(u / per)
@@ -258,14 +285,7 @@ func transposeTiles[T any](k *transpose, src, dst []T, lo, hi int) {
 		i1 := min(i0+transposeTile, k.nq)
 		j0 := (t % k.nlb) * transposeTile
 		j1 := min(j0+transposeTile, k.nl)
-		for i := i0; i < i1; i++ {
-			o := dst[ob+i*qOut+j0 : ob+i*qOut+j1]
-			s := ib + i + j0*lIn
-			for j := range o {
-				o[j] = src[s]
-				s += lIn
-			}
-		}
+		transposeTile1(k, src, dst, ib, ob, i0, i1, j0, j1)
 	}
 }
 

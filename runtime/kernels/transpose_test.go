@@ -128,3 +128,38 @@ func BenchmarkTransposeNHWCToNCHW(b *testing.B) {
 		}
 	}
 }
+
+// TestTransposeBlocks32 covers the 8×8 vector blocks of 32-bit
+// transposes: block-aligned and ragged tiles, an outer batch dimension,
+// one and three threads, against the reference.
+func TestTransposeBlocks32(t *testing.T) {
+	r := rand.New(rand.NewSource(2))
+	for _, c := range []struct {
+		shape []int
+		perm  []int
+	}{
+		{[]int{1, 200, 64}, []int{0, 2, 1}}, // the NMF's coef_t, smaller
+		{[]int{64, 64}, []int{1, 0}},
+		{[]int{37, 45}, []int{1, 0}},
+		{[]int{3, 33, 70}, []int{0, 2, 1}},
+		{[]int{9, 5, 41}, []int{2, 1, 0}},
+		{[]int{2, 16, 3, 24}, []int{0, 3, 2, 1}},
+	} {
+		n := layoutProd(c.shape)
+		data := layoutRandI32(r, n)
+		perm32 := make([]int32, len(c.perm))
+		for i, p := range c.perm {
+			perm32[i] = int32(p)
+		}
+		for _, th := range []int{1, 3} {
+			in := layoutTensor("in", tflite.Int32, c.shape, data)
+			pt := layoutConstT("perm", tflite.Int32, []int{len(c.perm)}, perm32)
+			out := &Tensor{Name: "out", Type: tflite.Int32}
+			if err := layoutRun(t, schema.BuiltinOperatorTRANSPOSE, nil, []*Tensor{in, pt}, []*Tensor{out}, th); err != nil {
+				t.Fatal(err)
+			}
+			w, _ := transposeRef(data, c.shape, c.perm)
+			layoutEqualI32(t, fmt.Sprintf("%v perm %v threads %d", c.shape, c.perm, th), out.I32(), w)
+		}
+	}
+}
