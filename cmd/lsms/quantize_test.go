@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/lsms-edge/lsms/model/bundle"
+	"github.com/lsms-edge/lsms/model/lsms"
 )
 
 func TestQuantizeBundle(t *testing.T) {
@@ -51,6 +52,34 @@ func TestQuantizeBundle(t *testing.T) {
 		if code := run([]string{"segment", "--model", out, "--manifest", man, "--limit", "2"}, &o, &e); code != 0 {
 			t.Errorf("%s: segment with the quantized bundle: %s", mode, e.String())
 		}
+	}
+	// --float-ops patterns apply to the graph they match: the shipped
+	// bundle's list keeps ops float32 in both graphs; a pattern that
+	// matches neither is refused.
+	floatOps := strings.Join(append(append([]string{}, lsms.TextFloatOps...), lsms.VisionFloatOps...), ",")
+	rep := filepath.Join(dir, "float-ops.md")
+	e.Reset()
+	if code := run([]string{"quantize", b, "--calib", man, "--calib-split", splitOf(t, man), "--n", "4", "--mode", "int8",
+		"--float-ops", floatOps, "--out", filepath.Join(dir, "int8-float-ops"), "--report", rep, "--quiet"}, &o, &e); code != 0 {
+		t.Fatalf("--float-ops: exit %d: %s", code, e.String())
+	}
+	md, err := os.ReadFile(rep)
+	if err != nil {
+		t.Fatal(err)
+	}
+	text, vision, ok := strings.Cut(string(md), "## vision graph")
+	if !ok || !strings.Contains(text, "## text graph") {
+		t.Fatalf("report without the two graphs: %.300s", md)
+	}
+	for name, part := range map[string]string{"text": text, "vision": vision} {
+		if !strings.Contains(part, "float ops option") {
+			t.Errorf("%s graph: no op kept float by the option", name)
+		}
+	}
+	e.Reset()
+	if code := run([]string{"quantize", b, "--calib", man, "--calib-split", splitOf(t, man), "--n", "4", "--mode", "int8",
+		"--float-ops", "text.*.probs,nowhere.*", "--out", filepath.Join(dir, "bad"), "--quiet"}, &o, &e); code == 0 || !strings.Contains(e.String(), `"nowhere.*"`) || strings.Contains(e.String(), "probs") {
+		t.Errorf("unmatched float op: exit %d: %s", code, e.String())
 	}
 	// Quantizing a quantized bundle is refused.
 	e.Reset()
