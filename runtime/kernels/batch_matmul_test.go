@@ -2,6 +2,7 @@ package kernels
 
 import (
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"testing"
 
@@ -212,7 +213,7 @@ func BenchmarkBatchMatMulLongK(b *testing.B) {
 		b.Run(fmt.Sprintf("split=%v/const=%v", c.split, c.konst), func(b *testing.B) {
 			defer func(v int) { bmmKSplitBytes = v }(bmmKSplitBytes)
 			if !c.split {
-				bmmKSplitBytes = 1 << 62
+				bmmKSplitBytes = math.MaxInt
 			}
 			ins := []*Tensor{ins[0], gemmTTensor(ins[1].Shape, ins[1].F32(), c.konst)}
 			k := &batchMatMul{}
