@@ -503,10 +503,12 @@ func ewXNNActRangeI8(n *Node, act int8Act, scale float32, zp int32) (lo, hi int3
 // ewLUTMinElems is the output size from which an int8 binary op whose
 // element function is not a few integer operations (TFLite's fixed-point
 // ADD/SUB, MUL and SQUARED_DIFFERENCE forms) is tabulated: 64 KiB and
-// 65,536 evaluations in Prepare, then one load per element in Eval
-// (measured on LSMS at 480×480: SQUARED_DIFFERENCE 3.4 ms → see
-// BenchmarkEwI8LUT for a 120×120×32 tensor). A variable for the tests.
-var ewLUTMinElems = 1 << 16
+// 65,536 evaluations in Prepare, then one load per element in Eval.
+// Measured on the shipped int8 bundle (vision graph, 256×256, 1 thread):
+// from 65,536 elements p50 39.5 ms, from 4,096 29.9 ms (the float bundle
+// takes 31), for 70 ms more Prepare and 9 MiB more memory. A variable for
+// the tests.
+var ewLUTMinElems = 1 << 12
 
 // ewI8Row returns the row function of an int8 binary op with element
 // function f: a lookup table of f over every (x, y) pair when the output
