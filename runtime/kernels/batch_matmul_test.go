@@ -70,25 +70,33 @@ func TestBatchMatMulFloatMatchesReference(t *testing.T) {
 		rhs := gemmTRandF32(rng, bmmTNum(rs), 1)
 		want := make([]float32, bmmTNum(os))
 		batchMatMulRefF32(lhs, ls, rhs, rs, adjX, adjY, want)
-		ins := []*Tensor{gemmTTensor(ls, lhs, false), gemmTTensor(rs, rhs, rng.IntN(2) == 0)}
-		outT := gemmTTensor(os, []float32{}, false)
-		opts := &schema.BatchMatMulOptionsT{AdjX: adjX, AdjY: adjY}
-		var first []float32
-		for _, th := range []int{1, 3} {
-			out, err := gemmTRun(t, schema.BuiltinOperatorBATCH_MATMUL, opts, ins, outT, th)
-			if err != nil {
-				t.Fatalf("case %d %v×%v: %v", i, ls, rs, err)
-			}
-			got := out.F32()
-			gemmTCloseF32(t, fmt.Sprintf("case %d %v×%v adj %v,%v threads %d", i, ls, rs, adjX, adjY, th), got, want, 1e-5)
-			if first == nil {
-				first = append([]float32{}, got...)
-			} else {
-				for j := range got {
-					if got[j] != first[j] {
-						t.Fatalf("case %d: threads change element %d", i, j)
-					}
-				}
+		bmmTCheckF32(t, fmt.Sprintf("case %d %v×%v adj %v,%v", i, ls, rs, adjX, adjY), ls, lhs, rs, rhs, rng.IntN(2) == 0, os, adjX, adjY, want, 1, 3)
+	}
+}
+
+// bmmTCheckF32 runs a float BATCH_MATMUL with each thread count and checks
+// the output against want (relative 1e-5) and that it does not depend on
+// the thread count.
+func bmmTCheckF32(t *testing.T, name string, ls []int, lhs []float32, rs []int, rhs []float32, rConst bool, os []int, adjX, adjY bool, want []float32, threads ...int) {
+	t.Helper()
+	ins := []*Tensor{gemmTTensor(ls, lhs, false), gemmTTensor(rs, rhs, rConst)}
+	outT := gemmTTensor(os, []float32{}, false)
+	opts := &schema.BatchMatMulOptionsT{AdjX: adjX, AdjY: adjY}
+	var first []float32
+	for _, th := range threads {
+		out, err := gemmTRun(t, schema.BuiltinOperatorBATCH_MATMUL, opts, ins, outT, th)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		got := out.F32()
+		gemmTCloseF32(t, fmt.Sprintf("%s threads %d", name, th), got, want, 1e-5)
+		if first == nil {
+			first = append([]float32{}, got...)
+			continue
+		}
+		for j := range got {
+			if got[j] != first[j] {
+				t.Fatalf("%s: threads change element %d", name, j)
 			}
 		}
 	}
@@ -177,27 +185,7 @@ func TestBatchMatMulFloatKSplit(t *testing.T) {
 		rhs := gemmTRandF32(rng, bmmTNum(rs), 1)
 		want := make([]float32, bmmTNum(os))
 		batchMatMulRefF32(lhs, ls, rhs, rs, adjX, adjY, want)
-		ins := []*Tensor{gemmTTensor(ls, lhs, false), gemmTTensor(rs, rhs, rng.IntN(2) == 0)}
-		outT := gemmTTensor(os, []float32{}, false)
-		opts := &schema.BatchMatMulOptionsT{AdjX: adjX, AdjY: adjY}
-		var first []float32
-		for _, th := range []int{1, 2} {
-			out, err := gemmTRun(t, schema.BuiltinOperatorBATCH_MATMUL, opts, ins, outT, th)
-			if err != nil {
-				t.Fatalf("case %d %v×%v: %v", i, ls, rs, err)
-			}
-			got := out.F32()
-			gemmTCloseF32(t, fmt.Sprintf("case %d %v×%v adj %v,%v threads %d", i, ls, rs, adjX, adjY, th), got, want, 1e-5)
-			if first == nil {
-				first = append([]float32{}, got...)
-			} else {
-				for j := range got {
-					if got[j] != first[j] {
-						t.Fatalf("case %d: threads change element %d", i, j)
-					}
-				}
-			}
-		}
+		bmmTCheckF32(t, fmt.Sprintf("case %d %v×%v adj %v,%v", i, ls, rs, adjX, adjY), ls, lhs, rs, rhs, rng.IntN(2) == 0, os, adjX, adjY, want, 1, 2)
 	}
 }
 

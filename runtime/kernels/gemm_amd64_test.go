@@ -263,6 +263,27 @@ func TestGemmInterleave4(t *testing.T) {
 // The SIMD output stage equals gemmStoreI8 (gemmMul.apply) bit for bit on
 // random and extreme accumulators and multipliers, and writes only its
 // columns.
+// gemmTRandAcc draws an output-stage input: a tile of int32 sums (a
+// quarter from ext, a quarter any int32, the rest ±2¹⁹), n column terms
+// and the row terms.
+func gemmTRandAcc(rng *rand.Rand, ext []int32, n int) (tile [gemmMR * 24]int32, colAdd []int32, rowAdd [gemmMR]int32) {
+	for i := range tile {
+		switch rng.IntN(4) {
+		case 0:
+			tile[i] = ext[rng.IntN(len(ext))]
+		case 1:
+			tile[i] = int32(rng.Uint32())
+		default:
+			tile[i] = int32(rng.IntN(1<<20) - 1<<19)
+		}
+	}
+	colAdd = gemmTRandI32(rng, n, 1<<16)
+	for i := range rowAdd {
+		rowAdd[i] = int32(rng.IntN(1<<17) - 1<<16)
+	}
+	return tile, colAdd, rowAdd
+}
+
 func TestGemmRequantAsm(t *testing.T) {
 	gemmTSkipNoAVX2(t)
 	rng := rand.New(rand.NewPCG(11, 12))
@@ -270,22 +291,7 @@ func TestGemmRequantAsm(t *testing.T) {
 	for trial := range 20000 {
 		rows := 1 + rng.IntN(gemmMR)
 		n := 1 + rng.IntN(24)
-		var tile [gemmMR * 24]int32
-		for i := range tile {
-			switch rng.IntN(4) {
-			case 0:
-				tile[i] = ext[rng.IntN(len(ext))]
-			case 1:
-				tile[i] = int32(rng.Uint32())
-			default:
-				tile[i] = int32(rng.IntN(1<<20) - 1<<19)
-			}
-		}
-		colAdd := gemmTRandI32(rng, n, 1<<16)
-		var rowAdd [gemmMR]int32
-		for i := range rowAdd {
-			rowAdd[i] = int32(rng.IntN(1<<17) - 1<<16)
-		}
+		tile, colAdd, rowAdd := gemmTRandAcc(rng, ext, n)
 		mul := make([]gemmMul, n)
 		for c := range mul {
 			real := math.Exp2(rng.Float64()*64 - 40)
@@ -343,22 +349,7 @@ func TestGemmRequantF32Asm(t *testing.T) {
 	for trial := range 20000 {
 		rows := 1 + rng.IntN(gemmMR)
 		n := 1 + rng.IntN(24)
-		var tile [gemmMR * 24]int32
-		for i := range tile {
-			switch rng.IntN(4) {
-			case 0:
-				tile[i] = ext[rng.IntN(len(ext))]
-			case 1:
-				tile[i] = int32(rng.Uint32())
-			default:
-				tile[i] = int32(rng.IntN(1<<20) - 1<<19)
-			}
-		}
-		colAdd := gemmTRandI32(rng, n, 1<<16)
-		var rowAdd [gemmMR]int32
-		for i := range rowAdd {
-			rowAdd[i] = int32(rng.IntN(1<<17) - 1<<16)
-		}
+		tile, colAdd, rowAdd := gemmTRandAcc(rng, ext, n)
 		scale := make([]float32, n)
 		for c := range scale {
 			switch rng.IntN(8) {

@@ -233,13 +233,28 @@ func (k *transpose) bases(o int) (ib, ob int) {
 }
 
 func (k *transpose) tiles8(lo, hi int) {
-	transposeTiles(k, view[uint8](k.src), view[uint8](k.dst), lo, hi)
+	transposeTiles(k, view[uint8](k.src), view[uint8](k.dst), lo, hi, nil)
 }
 func (k *transpose) tiles16(lo, hi int) {
-	transposeTiles(k, view[uint16](k.src), view[uint16](k.dst), lo, hi)
+	transposeTiles(k, view[uint16](k.src), view[uint16](k.dst), lo, hi, nil)
 }
+
+// tiles32 does the full 8×8 blocks of each tile in AVX where the machine
+// has it (transposeBlocks32).
 func (k *transpose) tiles32(lo, hi int) {
-	src, dst := view[uint32](k.src), view[uint32](k.dst)
+	transposeTiles(k, view[uint32](k.src), view[uint32](k.dst), lo, hi, transposeBlocks32)
+}
+func (k *transpose) tiles64(lo, hi int) {
+	transposeTiles(k, view[uint64](k.src), view[uint64](k.dst), lo, hi, nil)
+}
+
+// transposeTiles handles units [lo,hi): unit u is tile (u/nlb)%nqb along
+// q and u%nlb along the last axis of outer index u/(nqb·nlb); it writes
+// out[ob + i*qOut + j] = in[ib + i + j*lIn] for the tile's i and j.
+// blocks, if not nil, does a leading part of a tile (rows [i0,ie) ×
+// columns [j0,je)) faster; the rest goes element by element.
+func transposeTiles[T any](k *transpose, src, dst []T, lo, hi int,
+	blocks func(k *transpose, src, dst []T, ib, ob, i0, i1, j0, j1 int) (ie, je int)) {
 	per := k.nqb * k.nlb
 	for u := lo; u < hi; u++ {
 		ib, ob := k.bases(u / per)
@@ -248,16 +263,17 @@ func (k *transpose) tiles32(lo, hi int) {
 		i1 := min(i0+transposeTile, k.nq)
 		j0 := (t % k.nlb) * transposeTile
 		j1 := min(j0+transposeTile, k.nl)
-		// Full 8×8 blocks in AVX, the edges (columns past je, then
-		// rows past ie) element by element.
-		ie, je := transposeBlocks32(k, src, dst, ib, ob, i0, i1, j0, j1)
+		ie, je := i0, j0
+		if blocks != nil {
+			ie, je = blocks(k, src, dst, ib, ob, i0, i1, j0, j1)
+		}
 		transposeTile1(k, src, dst, ib, ob, i0, ie, je, j1)
 		transposeTile1(k, src, dst, ib, ob, ie, i1, j0, j1)
 	}
 }
 
 // transposeTile1 writes rows [i0,i1) × columns [j0,j1) of a tile element
-// by element (see transposeTiles).
+// by element.
 func transposeTile1[T any](k *transpose, src, dst []T, ib, ob, i0, i1, j0, j1 int) {
 	qOut, lIn := k.qOutStride, k.lInStr
 	for i := i0; i < i1; i++ {
@@ -267,25 +283,6 @@ func transposeTile1[T any](k *transpose, src, dst []T, ib, ob, i0, i1, j0, j1 in
 			o[j] = src[s]
 			s += lIn
 		}
-	}
-}
-func (k *transpose) tiles64(lo, hi int) {
-	transposeTiles(k, view[uint64](k.src), view[uint64](k.dst), lo, hi)
-}
-
-// transposeTiles handles units [lo,hi): unit u is tile (u/nlb)%nqb along
-// q and u%nlb along the last axis of outer index u/(nqb·nlb); it writes
-// out[ob + i*qOut + j] = in[ib + i + j*lIn] for the tile's i and j.
-func transposeTiles[T any](k *transpose, src, dst []T, lo, hi int) {
-	per := k.nqb * k.nlb
-	for u := lo; u < hi; u++ {
-		ib, ob := k.bases(u / per)
-		t := u % per
-		i0 := (t / k.nlb) * transposeTile
-		i1 := min(i0+transposeTile, k.nq)
-		j0 := (t % k.nlb) * transposeTile
-		j1 := min(j0+transposeTile, k.nl)
-		transposeTile1(k, src, dst, ib, ob, i0, i1, j0, j1)
 	}
 }
 
