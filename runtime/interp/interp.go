@@ -272,6 +272,7 @@ func (it *Interpreter) allocate(planner string, scratch []int) error {
 
 // Invoke runs every operator once.
 func (it *Interpreter) Invoke() error {
+	it.ctx.Invocation++
 	for i, n := range it.nodes {
 		var t0 time.Time
 		if it.profile {

@@ -92,3 +92,64 @@ func TestIdentityGraphIO(t *testing.T) {
 		t.Fatalf("Inputs() = %+v", got)
 	}
 }
+
+// TestSharedRHSPacking runs two BATCH_MATMULs reading the same long
+// computed rhs (y = x + 0, as the NMF's steps read its features): the
+// second reuses the first one's packed rhs within an invocation, and a
+// new input in the next invocation is packed anew (no stale results).
+func TestSharedRHSPacking(t *testing.T) {
+	const M, K, N = 3, 4096, 72 // 4·K·N > 1 MiB: the K split too
+	b := tflite.NewBuilder("main")
+	x := b.Input("x", tflite.Float32, []int{1, K, N}, nil)
+	a1 := b.Input("a1", tflite.Float32, []int{1, M, K}, nil)
+	a2 := b.Input("a2", tflite.Float32, []int{1, M, K}, nil)
+	zero := b.Const("zero", tflite.Float32, []int{1}, []float32{0}, nil)
+	y := b.Tensor("y", tflite.Float32, []int{1, K, N}, nil)
+	b.Op(schema.BuiltinOperatorADD, &schema.AddOptionsT{}, []int{x, zero}, y)
+	o1 := b.Tensor("o1", tflite.Float32, []int{1, M, N}, nil)
+	o2 := b.Tensor("o2", tflite.Float32, []int{1, M, N}, nil)
+	b.Op(schema.BuiltinOperatorBATCH_MATMUL, &schema.BatchMatMulOptionsT{}, []int{a1, y}, o1)
+	b.Op(schema.BuiltinOperatorBATCH_MATMUL, &schema.BatchMatMulOptionsT{}, []int{a2, y}, o2)
+	b.Output(o1, o2)
+	it, err := New(b.Model(), Options{Threads: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer it.Close()
+	// Small integers: every sum is exact in float32, whatever the order.
+	xs, as1, as2 := make([]float32, K*N), make([]float32, M*K), make([]float32, M*K)
+	for run := range 3 {
+		for i := range xs {
+			xs[i] = float32((i*7+run*3)%5 - 2)
+		}
+		for i := range as1 {
+			as1[i] = float32((i+run)%3 - 1)
+			as2[i] = float32((i*5+run)%4 - 2)
+		}
+		for k, v := range [][]float32{xs, as1, as2} {
+			if err := it.SetInput(k, v); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := it.Invoke(); err != nil {
+			t.Fatal(err)
+		}
+		for o, a := range [][]float32{as1, as2} {
+			got := make([]float32, M*N)
+			if err := it.Output(o, got); err != nil {
+				t.Fatal(err)
+			}
+			for m := range M {
+				for n := range N {
+					var want float32
+					for k := range K {
+						want += a[m*K+k] * xs[k*N+n]
+					}
+					if got[m*N+n] != want {
+						t.Fatalf("run %d output %d (%d,%d) = %g, want %g", run, o, m, n, got[m*N+n], want)
+					}
+				}
+			}
+		}
+	}
+}

@@ -35,6 +35,27 @@ type batchMatMul struct {
 	out     []float32
 	sum     func(lo, hi int) // sumParts, bound once (Eval does not allocate)
 	pack    func(lo, hi int) // packF32, bound once
+
+	// A float32 rhs that is not constant is packed into own; when another
+	// BATCH_MATMUL already packed the same tensor the same way in this
+	// invocation (the NMF multiplies by the same features in each of its
+	// steps), its buffer is used instead (entry, shared through the
+	// Context by every node reading that tensor).
+	own   []float32
+	entry *bmmPackEntry
+}
+
+// bmmPackEntry records which node last packed a tensor as a float32 rhs,
+// and in which invocation.
+type bmmPackEntry struct {
+	inv   uint64
+	owner *batchMatMul
+}
+
+// samePacking reports whether k and o pack their rhs identically.
+func (k *batchMatMul) samePacking(o *batchMatMul) bool {
+	return k.mm.n == o.mm.n && k.mm.k == o.mm.k && k.kParts == o.kParts && k.kPart == o.kPart &&
+		k.rsn == o.rsn && k.rsk == o.rsk && k.nB == o.nB && !o.mm.isI8
 }
 
 // bmmKSplit returns how many equal parts to split a float32 product's
@@ -205,6 +226,16 @@ func (k *batchMatMul) Prepare(ctx *Context, n *Node) (int, error) {
 			}
 		}
 		g.bF = make([]float32, k.nB*k.kParts*gemmPackedBSizeF32(N, g.k))
+		k.own = g.bF
+		if !rhs.Const {
+			if ctx.packs == nil {
+				ctx.packs = map[*Tensor]*bmmPackEntry{}
+			}
+			if ctx.packs[rhs] == nil {
+				ctx.packs[rhs] = &bmmPackEntry{}
+			}
+			k.entry = ctx.packs[rhs]
+		}
 	}
 	k.pack = k.packF32
 	if k.rConst {
@@ -254,10 +285,20 @@ func (k *batchMatMul) packF32(lo, hi int) {
 
 func (k *batchMatMul) Eval(ctx *Context, n *Node) error {
 	g := &k.mm
-	switch {
+	switch e := k.entry; {
 	case k.rConst:
-	case !g.isI8 && k.nB*k.kParts > 1:
-		ctx.Pool.Run(k.nB*k.kParts, 1, k.pack)
+	case e != nil && ctx.Invocation > 0 && e.inv == ctx.Invocation && e.owner != k && k.samePacking(e.owner):
+		g.bF = e.owner.own
+	case !g.isI8:
+		g.bF = k.own
+		if k.nB*k.kParts > 1 {
+			ctx.Pool.Run(k.nB*k.kParts, 1, k.pack)
+		} else {
+			k.prepRHS()
+		}
+		if e != nil {
+			e.inv, e.owner = ctx.Invocation, k
+		}
 	default:
 		k.prepRHS()
 	}

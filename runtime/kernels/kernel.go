@@ -55,6 +55,14 @@ type Context struct {
 	Threads int
 	// Pool runs parallel loops.
 	Pool *Pool
+	// Invocation counts the runs of the whole graph (the interpreter
+	// increments it before each); 0 means the caller does not count.
+	// Within one invocation a tensor that is not a graph input is written
+	// once, by its producer, before its consumers run, so kernels may
+	// share work derived from it (BATCH_MATMUL's packed rhs).
+	Invocation uint64
+
+	packs map[*Tensor]*bmmPackEntry // see batchMatMul.Eval
 }
 
 // Kernel computes one operator instance.
