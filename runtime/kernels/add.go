@@ -180,12 +180,10 @@ func (k *addSub) Prepare(ctx *Context, n *Node) (int, error) {
 			k.q = newAddQuantParams(as, azp, bs, bzp, os, ozp, sign, lo, hi)
 		}
 		switch {
-		case k.out.NumElements() >= ewLUTMinElems:
-			k.i8 = ewI8Row(k.q.apply, k.out.NumElements())
 		case k.q.xnn:
-			k.i8 = k.q.rowXNN
+			k.i8 = k.q.rowXNNVec
 		default:
-			k.i8 = ewRowFunc(k.q.apply)
+			k.i8 = ewI8Row(k.q.apply, k.out.NumElements())
 		}
 	}
 	return 0, nil
@@ -295,4 +293,20 @@ func addRefF32(a []float32, as []int, b []float32, bs []int, sign float32, lo, h
 // addRefI8 is the reference int8 ADD/SUB.
 func addRefI8(a []int8, as []int, b []int8, bs []int, p addQuantParams) ([]int8, []int) {
 	return ewRefBinary(a, as, b, bs, p.apply)
+}
+
+// rowXNNVec is rowXNN with the vector kernel on the leading multiple of 8
+// where the machine has it (rowXNNSIMD).
+func (p *addQuantParams) rowXNNVec(dst, a, b []int8, ia, ib int) {
+	m := p.rowXNNSIMD(dst, a, b, ia, ib)
+	if m == len(dst) {
+		return
+	}
+	if ia == 1 {
+		a = a[m:]
+	}
+	if ib == 1 {
+		b = b[m:]
+	}
+	p.rowXNN(dst[m:], a, b, ia, ib)
 }

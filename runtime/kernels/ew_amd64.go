@@ -71,3 +71,70 @@ func ewBinF32SIMD(op int, dst, a, b []float32, ia, ib int, lo, hi float32) int {
 	ewKernelsF32[op][mode](&dst[0], &a[0], &b[0], m, lo, hi)
 	return m
 }
+
+// ewAddI8XNN is the XNNPACK-form int8 ADD/SUB row (addQuantParams.rowXNN
+// with both inputs vectors) on n, a positive multiple of 8, elements:
+//
+//	v := (bias + int32(a[i])*xa + int32(b[i])*xb) >> shift
+//	dst[i] = int8(min(max(v, lo), hi) + zp)
+//
+//go:noescape
+func ewAddI8XNN(dst, a, b *int8, n int, xa, xb, bias, shift, lo, hi, zp int32)
+
+// ewMulI8XNN is the XNNPACK-form int8 MUL row on n, a positive multiple of
+// 8, elements:
+//
+//	v := (int32(a[i])*ka + ca) * (int32(b[i])*kb + cb)
+//	f := min(max(float32(v)*scale, lo), hi)
+//	dst[i] = int8(int32(math.RoundToEven(float64(f))) + zp)
+//
+//go:noescape
+func ewMulI8XNN(dst, a, b *int8, n int, ka, ca, kb, cb int32, scale, lo, hi float32, zp int32)
+
+// rowXNNSIMD does the leading multiple of 8 of an XNNPACK-form int8
+// ADD/SUB row in AVX2 (a broadcast input folded into the bias) and
+// returns how many elements it did.
+func (p *addQuantParams) rowXNNSIMD(dst, a, b []int8, ia, ib int) int {
+	m := len(dst) &^ 7
+	if !cpuAVX2FMA || m == 0 || (ia == 0 && ib == 0) {
+		return 0
+	}
+	xa, xb, bias := p.xa, p.xb, p.xBias
+	ap, bp := &a[0], &b[0]
+	switch {
+	case ia == 0: // a broadcast
+		bias += int32(a[0]) * xa
+		xa, ap = 0, bp
+		_ = b[m-1]
+	case ib == 0: // b broadcast
+		bias += int32(b[0]) * xb
+		xb, bp = 0, ap
+		_ = a[m-1]
+	default:
+		_, _ = a[m-1], b[m-1]
+	}
+	ewAddI8XNN(&dst[0], ap, bp, m, xa, xb, bias, int32(p.xShift&31), p.lo-p.oZP, p.hi-p.oZP, p.oZP)
+	return m
+}
+
+// rowXNNSIMD is addQuantParams.rowXNNSIMD for MUL.
+func (p *mulQuantParams) rowXNNSIMD(dst, a, b []int8, ia, ib int) int {
+	m := len(dst) &^ 7
+	if !cpuAVX2FMA || m == 0 || (ia == 0 && ib == 0) {
+		return 0
+	}
+	ka, ca, kb, cb := int32(1), p.aOff, int32(1), p.bOff
+	ap, bp := &a[0], &b[0]
+	switch {
+	case ia == 0:
+		ka, ca, ap = 0, int32(a[0])+p.aOff, bp
+		_ = b[m-1]
+	case ib == 0:
+		kb, cb, bp = 0, int32(b[0])+p.bOff, ap
+		_ = a[m-1]
+	default:
+		_, _ = a[m-1], b[m-1]
+	}
+	ewMulI8XNN(&dst[0], ap, bp, m, ka, ca, kb, cb, p.xScale, float32(p.lo-p.oZP), float32(p.hi-p.oZP), p.oZP)
+	return m
+}

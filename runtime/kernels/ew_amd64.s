@@ -150,3 +150,91 @@ mvsloop:
 	JNZ mvsloop
 	VZEROUPPER
 	RET
+
+// int8 ADD/SUB and MUL in XNNPACK's forms, 8 lanes per step (AVX2), n a
+// positive multiple of 8; a broadcast input is folded into the constants
+// by the caller (its pointer then aliases the other input, times 0).
+//
+// func ewAddI8XNN(dst, a, b *int8, n int, xa, xb, bias, shift, lo, hi, zp int32)
+//	v := (bias + int32(a[i])*xa + int32(b[i])*xb) >> shift
+//	dst[i] = int8(min(max(v, lo), hi) + zp)
+TEXT ·ewAddI8XNN(SB), NOSPLIT, $0-60
+	MOVQ dst+0(FP), DI
+	MOVQ a+8(FP), SI
+	MOVQ b+16(FP), DX
+	MOVQ n+24(FP), CX
+	VBROADCASTSS xa+32(FP), Y10
+	VBROADCASTSS xb+36(FP), Y11
+	VBROADCASTSS bias+40(FP), Y12
+	MOVL shift+44(FP), AX
+	VMOVD AX, X13
+	VBROADCASTSS lo+48(FP), Y14
+	VBROADCASTSS hi+52(FP), Y15
+	VBROADCASTSS zp+56(FP), Y9
+
+ailoop:
+	VPMOVSXBD (SI), Y0
+	VPMOVSXBD (DX), Y1
+	VPMULLD Y10, Y0, Y0
+	VPMULLD Y11, Y1, Y1
+	VPADDD Y1, Y0, Y0
+	VPADDD Y12, Y0, Y0
+	VPSRAD X13, Y0, Y0
+	VPMAXSD Y14, Y0, Y0
+	VPMINSD Y15, Y0, Y0
+	VPADDD Y9, Y0, Y0
+	VEXTRACTI128 $1, Y0, X1
+	VPACKSSDW X1, X0, X0
+	VPACKSSWB X0, X0, X0
+	MOVQ X0, (DI)
+	ADDQ $8, SI
+	ADDQ $8, DX
+	ADDQ $8, DI
+	SUBQ $8, CX
+	JNZ ailoop
+	VZEROUPPER
+	RET
+
+// func ewMulI8XNN(dst, a, b *int8, n int, ka, ca, kb, cb int32, scale, lo, hi float32, zp int32)
+//	v := (int32(a[i])*ka + ca) * (int32(b[i])*kb + cb)
+//	f := min(max(float32(v)*scale, lo), hi) // lo, hi: the clamp − zp
+//	dst[i] = int8(int32(math.RoundToEven(f)) + zp)
+TEXT ·ewMulI8XNN(SB), NOSPLIT, $0-64
+	MOVQ dst+0(FP), DI
+	MOVQ a+8(FP), SI
+	MOVQ b+16(FP), DX
+	MOVQ n+24(FP), CX
+	VBROADCASTSS ka+32(FP), Y10
+	VBROADCASTSS ca+36(FP), Y11
+	VBROADCASTSS kb+40(FP), Y12
+	VBROADCASTSS cb+44(FP), Y13
+	VBROADCASTSS scale+48(FP), Y14
+	VBROADCASTSS lo+52(FP), Y15
+	VBROADCASTSS hi+56(FP), Y8
+	VBROADCASTSS zp+60(FP), Y9
+
+miloop:
+	VPMOVSXBD (SI), Y0
+	VPMOVSXBD (DX), Y1
+	VPMULLD Y10, Y0, Y0
+	VPADDD Y11, Y0, Y0
+	VPMULLD Y12, Y1, Y1
+	VPADDD Y13, Y1, Y1
+	VPMULLD Y1, Y0, Y0
+	VCVTDQ2PS Y0, Y0
+	VMULPS Y14, Y0, Y0
+	VMAXPS Y0, Y15, Y0
+	VMINPS Y0, Y8, Y0
+	VCVTPS2DQ Y0, Y0
+	VPADDD Y9, Y0, Y0
+	VEXTRACTI128 $1, Y0, X1
+	VPACKSSDW X1, X0, X0
+	VPACKSSWB X0, X0, X0
+	MOVQ X0, (DI)
+	ADDQ $8, SI
+	ADDQ $8, DX
+	ADDQ $8, DI
+	SUBQ $8, CX
+	JNZ miloop
+	VZEROUPPER
+	RET

@@ -530,3 +530,59 @@ func TestEwBinF32SIMDMatchesGo(t *testing.T) {
 		}
 	}
 }
+
+// TestEwI8XNNVecMatchesScalar compares the XNNPACK-form int8 ADD/SUB and
+// MUL rows (vector kernels where present) with their scalar rows, every
+// broadcast mode, random parameters, clamps and lengths.
+func TestEwI8XNNVecMatchesScalar(t *testing.T) {
+	rng := rand.New(rand.NewPCG(71, 72))
+	ran := 0
+	defer func() {
+		if ran < 200 {
+			t.Errorf("only %d of 400 trials had XNNPACK-form parameters", ran)
+		}
+	}()
+	for trial := range 400 {
+		as, bs := float32(0.005+rng.Float64()), float32(0.005+rng.Float64())
+		os := float32(0.01 + 2*rng.Float64())
+		azp, bzp, ozp := int32(rng.IntN(256)-128), int32(rng.IntN(256)-128), int32(rng.IntN(256)-128)
+		lo, hi := int32(-128), int32(127)
+		if rng.IntN(3) == 0 {
+			lo, hi = max(ozp, -128), min(ozp+60, 127)
+		}
+		var vec, ref func(dst, a, b []int8, ia, ib int)
+		if trial%2 == 0 {
+			p, ok := newAddQuantParamsXNN(as, azp, bs, bzp, os, ozp, float32(1-2*rng.IntN(2)), lo, hi)
+			if !ok {
+				continue
+			}
+			vec, ref = p.rowXNNVec, p.rowXNN
+		} else {
+			p, ok := newMulQuantParamsXNN(as, azp, bs, bzp, os*os, ozp, lo, hi)
+			if !ok {
+				continue
+			}
+			vec, ref = p.rowXNNVec, p.rowXNN
+		}
+		ran++
+		n := 1 + rng.IntN(90)
+		a, b := make([]int8, n), make([]int8, n)
+		for i := range a {
+			a[i], b[i] = int8(rng.IntN(256)-128), int8(rng.IntN(256)-128)
+		}
+		for _, m := range [][2]int{{1, 1}, {0, 1}, {1, 0}, {0, 0}} {
+			got, ok := gemmTGuard(n, 16, int8(0x5a))
+			want := make([]int8, n)
+			vec(got, a, b, m[0], m[1])
+			ref(want, a, b, m[0], m[1])
+			if !ok() {
+				t.Fatalf("trial %d: guard band written", trial)
+			}
+			for i := range got {
+				if got[i] != want[i] {
+					t.Fatalf("trial %d strides %v n %d: element %d = %d, want %d", trial, m, n, i, got[i], want[i])
+				}
+			}
+		}
+	}
+}

@@ -4,3 +4,7 @@ package kernels
 
 // ewBinF32SIMD does nothing without the vector kernels.
 func ewBinF32SIMD(op int, dst, a, b []float32, ia, ib int, lo, hi float32) int { return 0 }
+
+func (p *addQuantParams) rowXNNSIMD(dst, a, b []int8, ia, ib int) int { return 0 }
+
+func (p *mulQuantParams) rowXNNSIMD(dst, a, b []int8, ia, ib int) int { return 0 }

@@ -115,12 +115,10 @@ func (k *mul) Prepare(ctx *Context, n *Node) (int, error) {
 			k.q = newMulQuantParams(as, azp, bs, bzp, os, ozp, lo, hi)
 		}
 		switch {
-		case k.out.NumElements() >= ewLUTMinElems:
-			k.i8 = ewI8Row(k.q.apply, k.out.NumElements())
 		case k.q.xnn:
-			k.i8 = k.q.rowXNN
+			k.i8 = k.q.rowXNNVec
 		default:
-			k.i8 = ewRowFunc(k.q.apply)
+			k.i8 = ewI8Row(k.q.apply, k.out.NumElements())
 		}
 	}
 	return 0, nil
@@ -191,4 +189,20 @@ func mulRowF32(dst, a, b []float32, ia, ib int, lo, hi float32) {
 // mulRefF32 is the reference float MUL.
 func mulRefF32(a []float32, as []int, b []float32, bs []int, lo, hi float32) ([]float32, []int) {
 	return ewRefBinary(a, as, b, bs, func(x, y float32) float32 { return ClampF32(x*y, lo, hi) })
+}
+
+// rowXNNVec is rowXNN with the vector kernel on the leading multiple of 8
+// where the machine has it (rowXNNSIMD).
+func (p *mulQuantParams) rowXNNVec(dst, a, b []int8, ia, ib int) {
+	m := p.rowXNNSIMD(dst, a, b, ia, ib)
+	if m == len(dst) {
+		return
+	}
+	if ia == 1 {
+		a = a[m:]
+	}
+	if ib == 1 {
+		b = b[m:]
+	}
+	p.rowXNN(dst[m:], a, b, ia, ib)
 }
