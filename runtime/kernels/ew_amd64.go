@@ -138,3 +138,25 @@ func (p *mulQuantParams) rowXNNSIMD(dst, a, b []int8, ia, ib int) int {
 	ewMulI8XNN(&dst[0], ap, bp, m, ka, ca, kb, cb, p.xScale, float32(p.lo-p.oZP), float32(p.hi-p.oZP), p.oZP)
 	return m
 }
+
+// reduceAddI8AVX2 adds n, a positive multiple of 8, int8 values to int32
+// accumulators:
+//
+//	for j := range n {
+//		acc[j] += int32(src[j])
+//	}
+//
+//go:noescape
+func reduceAddI8AVX2(acc *int32, src *int8, n int)
+
+// reduceAddRowI8SIMD does the leading multiple of 8 of reduceAddRowI8 and
+// returns how many it did (len(acc) ≥ len(in)).
+func reduceAddRowI8SIMD(acc []int32, in []int8) int {
+	m := len(in) &^ 7
+	if !cpuAVX2FMA || m == 0 {
+		return 0
+	}
+	_, _ = acc[m-1], in[m-1]
+	reduceAddI8AVX2(&acc[0], &in[0], m)
+	return m
+}

@@ -238,3 +238,21 @@ miloop:
 	JNZ miloop
 	VZEROUPPER
 	RET
+
+// func reduceAddI8AVX2(acc *int32, src *int8, n int)
+// acc[j] += int32(src[j]) for n, a positive multiple of 8.
+TEXT ·reduceAddI8AVX2(SB), NOSPLIT, $0-24
+	MOVQ acc+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVQ n+16(FP), CX
+
+raloop:
+	VPMOVSXBD (SI), Y0
+	VPADDD (DI), Y0, Y0
+	VMOVDQU Y0, (DI)
+	ADDQ $8, SI
+	ADDQ $32, DI
+	SUBQ $8, CX
+	JNZ raloop
+	VZEROUPPER
+	RET

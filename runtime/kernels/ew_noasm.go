@@ -8,3 +8,5 @@ func ewBinF32SIMD(op int, dst, a, b []float32, ia, ib int, lo, hi float32) int {
 func (p *addQuantParams) rowXNNSIMD(dst, a, b []int8, ia, ib int) int { return 0 }
 
 func (p *mulQuantParams) rowXNNSIMD(dst, a, b []int8, ia, ib int) int { return 0 }
+
+func reduceAddRowI8SIMD(acc []int32, in []int8) int { return 0 }

@@ -260,18 +260,40 @@ func (k *reduce) Eval(ctx *Context, n *Node) error {
 }
 
 func (k *reduce) accF32(lo, hi int) {
-	reduceAccum(k, view[float32](k.src), view[float32](k.acc), lo, hi)
+	reduceAccum(k, view[float32](k.src), view[float32](k.acc), lo, hi, reduceAddRowF32)
 }
-func (k *reduce) accI8(lo, hi int)  { reduceAccum(k, view[int8](k.src), view[int32](k.acc), lo, hi) }
-func (k *reduce) accI32(lo, hi int) { reduceAccum(k, view[int32](k.src), view[int32](k.acc), lo, hi) }
+func (k *reduce) accI8(lo, hi int) {
+	reduceAccum(k, view[int8](k.src), view[int32](k.acc), lo, hi, reduceAddRowI8)
+}
+func (k *reduce) accI32(lo, hi int) {
+	reduceAccum(k, view[int32](k.src), view[int32](k.acc), lo, hi, nil)
+}
 func (k *reduce) accI32L(lo, hi int) {
-	reduceAccum(k, view[int32](k.src), view[int64](k.acc), lo, hi)
+	reduceAccum(k, view[int32](k.src), view[int64](k.acc), lo, hi, nil)
+}
+
+// reduceAddRowF32 is acc[j] += in[j] (the ADD row kernels, unclamped).
+func reduceAddRowF32(acc, in []float32) {
+	inf := float32(math.Inf(1))
+	ewBinF32(0, acc, acc, in, 1, 1, -inf, inf)
+}
+
+// reduceAddRowI8 is acc[j] += int32(in[j]), vector kernel where present.
+func reduceAddRowI8(acc []int32, in []int8) {
+	acc = acc[:len(in)]
+	m := reduceAddRowI8SIMD(acc, in)
+	for j, x := range in[m:] {
+		acc[m+j] += int32(x)
+	}
 }
 
 // reduceAccum adds the inputs whose split-axis index is in [lo,hi) (all
 // inputs when k.par < 0) into acc, visiting them in input order, so each
 // output's sum is formed in the same order as TFLite's reference Reduce.
-func reduceAccum[In int8 | int32 | float32, Acc int32 | int64 | float32](k *reduce, src []In, acc []Acc, lo, hi int) {
+//
+// add, if not nil, is the row kernel acc[j] += in[j] of the non-reduced
+// inner axis (elementwise, so the order per output is the same).
+func reduceAccum[In int8 | int32 | float32, Acc int32 | int64 | float32](k *reduce, src []In, acc []Acc, lo, hi int, add func(acc []Acc, in []In)) {
 	r := len(k.dims)
 	var idx [layoutMaxRank]int
 	ioff, ooff := 0, 0
@@ -291,6 +313,8 @@ func reduceAccum[In int8 | int32 | float32, Acc int32 | int64 | float32](k *redu
 				s += Acc(x)
 			}
 			acc[ooff] = s
+		} else if add != nil {
+			add(acc[ooff+j0:ooff+j1], src[ioff+j0:ioff+j1])
 		} else {
 			in := src[ioff+j0 : ioff+j1]
 			a := acc[ooff+j0 : ooff+j0+len(in)]
