@@ -160,3 +160,27 @@ func reduceAddRowI8SIMD(acc []int32, in []int8) int {
 	reduceAddI8AVX2(&acc[0], &in[0], m)
 	return m
 }
+
+// resizeXNNI8AVX2 is one output pixel of resizeBilinear.rowsXNN on n, a
+// positive multiple of 8, channels:
+//
+//	for ch := range n {
+//		vt := int32(tl[ch])<<11 + (int32(tr[ch])-int32(tl[ch]))*ah
+//		vb := int32(bl[ch])<<11 + (int32(br[ch])-int32(bl[ch]))*ah
+//		o[ch] = int8((vt<<11 + (vb-vt)*av + 1<<21) >> 22)
+//	}
+//
+//go:noescape
+func resizeXNNI8AVX2(o, tl, tr, bl, br *int8, n int, ah, av int32)
+
+// resizeXNNPixelSIMD does the leading multiple of 8 channels of one
+// output pixel and returns how many it did.
+func resizeXNNPixelSIMD(o, tl, tr, bl, br []int8, ah, av int32) int {
+	m := len(o) &^ 7
+	if !cpuAVX2FMA || m == 0 {
+		return 0
+	}
+	_, _, _, _, _ = o[m-1], tl[m-1], tr[m-1], bl[m-1], br[m-1]
+	resizeXNNI8AVX2(&o[0], &tl[0], &tr[0], &bl[0], &br[0], m, ah, av)
+	return m
+}

@@ -256,3 +256,51 @@ raloop:
 	JNZ raloop
 	VZEROUPPER
 	RET
+
+// func resizeXNNI8AVX2(o, tl, tr, bl, br *int8, n int, ah, av int32)
+// One output pixel of XNNPACK's s8 bilinear resize, n channels (a positive
+// multiple of 8), Q11 weights ah (horizontal) and av (vertical):
+//	vt := tl<<11 + (tr−tl)·ah;  vb := bl<<11 + (br−bl)·ah
+//	o = int8((vt<<11 + (vb−vt)·av + 2²¹) >> 22)
+TEXT ·resizeXNNI8AVX2(SB), NOSPLIT, $0-56
+	MOVQ o+0(FP), DI
+	MOVQ tl+8(FP), SI
+	MOVQ tr+16(FP), R8
+	MOVQ bl+24(FP), R9
+	MOVQ br+32(FP), R10
+	MOVQ n+40(FP), CX
+	VBROADCASTSS ah+48(FP), Y14
+	VBROADCASTSS av+52(FP), Y15
+	MOVL $0x200000, AX
+	VMOVD AX, X13
+	VPBROADCASTD X13, Y13
+	XORQ DX, DX
+
+rzloop:
+	VPMOVSXBD (SI)(DX*1), Y0 // tl
+	VPMOVSXBD (R8)(DX*1), Y1 // tr
+	VPMOVSXBD (R9)(DX*1), Y2 // bl
+	VPMOVSXBD (R10)(DX*1), Y3 // br
+	VPSUBD Y0, Y1, Y1
+	VPMULLD Y14, Y1, Y1
+	VPSLLD $11, Y0, Y0
+	VPADDD Y1, Y0, Y0        // vt
+	VPSUBD Y2, Y3, Y3
+	VPMULLD Y14, Y3, Y3
+	VPSLLD $11, Y2, Y2
+	VPADDD Y3, Y2, Y2        // vb
+	VPSUBD Y0, Y2, Y2
+	VPMULLD Y15, Y2, Y2
+	VPSLLD $11, Y0, Y0
+	VPADDD Y2, Y0, Y0
+	VPADDD Y13, Y0, Y0
+	VPSRAD $22, Y0, Y0
+	VEXTRACTI128 $1, Y0, X1
+	VPACKSSDW X1, X0, X0
+	VPACKSSWB X0, X0, X0
+	MOVQ X0, (DI)(DX*1)
+	ADDQ $8, DX
+	CMPQ DX, CX
+	JLT rzloop
+	VZEROUPPER
+	RET

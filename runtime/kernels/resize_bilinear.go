@@ -332,6 +332,8 @@ func (k *resizeBilinear) rowsXNN(lo, hi int) {
 			ox := o[x*c : x*c+c]
 			tl, tr := top[x0:x0+len(ox)], top[x1:x1+len(ox)]
 			bl, br := bot[x0:x0+len(ox)], bot[x1:x1+len(ox)]
+			m := resizeXNNPixelSIMD(ox, tl, tr, bl, br, ah, av)
+			ox, tl, tr, bl, br = ox[m:], tl[m:], tr[m:], bl[m:], br[m:]
 			for ch := range ox {
 				vt := int32(tl[ch])<<11 + (int32(tr[ch])-int32(tl[ch]))*ah
 				vb := int32(bl[ch])<<11 + (int32(br[ch])-int32(bl[ch]))*ah

@@ -14,6 +14,9 @@ func TestResizeBilinearRandom(t *testing.T) {
 	modes := [][2]bool{{false, false}, {true, false}, {false, true}}
 	for c := range 120 {
 		shape := []int{1 + r.Intn(2), 1 + r.Intn(9), 1 + r.Intn(9), 1 + r.Intn(5)}
+		if c%3 == 1 { // channel runs of 8 and more (the vector path) with ragged tails
+			shape[3] = []int{8, 13, 24, 64}[r.Intn(4)]
+		}
 		oh, ow := 1+r.Intn(17), 1+r.Intn(17)
 		if c%7 == 0 { // exact 2x upsampling, as in decoder heads
 			oh, ow = 2*shape[1], 2*shape[2]
