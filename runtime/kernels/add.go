@@ -141,9 +141,12 @@ func (k *addSub) Prepare(ctx *Context, n *Node) (int, error) {
 		}
 		if k.sub {
 			k.f32 = func(dst, a, b []float32, ia, ib int) { ewBinF32(1, dst, a, b, ia, ib, lo, hi) }
+			k.f32Op = 1
 		} else {
 			k.f32 = func(dst, a, b []float32, ia, ib int) { ewBinF32(0, dst, a, b, ia, ib, lo, hi) }
+			k.f32Op, k.commutative = 0, true
 		}
+		k.f32Lo, k.f32Hi = lo, hi
 	case tflite.Int32:
 		lo, hi, err := ewActRangeInt32(n, act)
 		if err != nil {

@@ -184,3 +184,36 @@ func resizeXNNPixelSIMD(o, tl, tr, bl, br []int8, ah, av int32) int {
 	resizeXNNI8AVX2(&o[0], &tl[0], &tr[0], &bl[0], &br[0], m, ah, av)
 	return m
 }
+
+// ewAddF32VR, ewSubF32VR and ewMulF32VR are the VV rows over rows × inner
+// elements with b one row repeated (a per-channel operand of an NHWC
+// tensor), inner a positive multiple of 8:
+//
+//	for r := range rows {
+//		for j := range inner {
+//			dst[r*inner+j] = ClampF32(a[r*inner+j] op b[j], lo, hi)
+//		}
+//	}
+//
+//go:noescape
+func ewAddF32VR(dst, a, b *float32, rows, inner int, lo, hi float32)
+
+//go:noescape
+func ewSubF32VR(dst, a, b *float32, rows, inner int, lo, hi float32)
+
+//go:noescape
+func ewMulF32VR(dst, a, b *float32, rows, inner int, lo, hi float32)
+
+var ewKernelsF32VR = [3]func(dst, a, b *float32, rows, inner int, lo, hi float32){ewAddF32VR, ewSubF32VR, ewMulF32VR}
+
+// ewBinF32RowsSIMD runs rows × inner elements of a float32 ADD/SUB/MUL
+// whose b is one row repeated, if the vector kernel can (inner a multiple
+// of 8), and reports whether it did.
+func ewBinF32RowsSIMD(op int, dst, a, b []float32, rows, inner int, lo, hi float32) bool {
+	if !cpuAVX2FMA || rows == 0 || inner == 0 || inner%8 != 0 {
+		return false
+	}
+	_, _, _ = dst[rows*inner-1], a[rows*inner-1], b[inner-1]
+	ewKernelsF32VR[op](&dst[0], &a[0], &b[0], rows, inner, lo, hi)
+	return true
+}

@@ -304,3 +304,81 @@ rzloop:
 	JLT rzloop
 	VZEROUPPER
 	RET
+
+// func ewAddF32VR(dst, a, b *float32, rows, inner int, lo, hi float32)
+// rows × inner (a positive multiple of 8) elements, a and dst contiguous,
+// b one row of inner values repeated for every row:
+// dst[r*inner+j] = clamp(a[r*inner+j] + b[j], lo, hi).
+TEXT ·ewAddF32VR(SB), NOSPLIT, $0-48
+	MOVQ dst+0(FP), DI
+	MOVQ a+8(FP), SI
+	MOVQ rows+24(FP), R8
+	VBROADCASTSS lo+40(FP), Y14
+	VBROADCASTSS hi+44(FP), Y15
+avrrow:
+	MOVQ b+16(FP), DX
+	MOVQ inner+32(FP), CX
+avrcol:
+	VMOVUPS (SI), Y0
+	VADDPS (DX), Y0, Y0
+	EW_CLAMP_STORE
+	ADDQ $32, SI
+	ADDQ $32, DX
+	SUBQ $8, CX
+	JNZ avrcol
+	DECQ R8
+	JNZ avrrow
+	VZEROUPPER
+	RET
+
+// func ewSubF32VR(dst, a, b *float32, rows, inner int, lo, hi float32)
+// rows × inner (a positive multiple of 8) elements, a and dst contiguous,
+// b one row of inner values repeated for every row:
+// dst[r*inner+j] = clamp(a[r*inner+j] − b[j], lo, hi).
+TEXT ·ewSubF32VR(SB), NOSPLIT, $0-48
+	MOVQ dst+0(FP), DI
+	MOVQ a+8(FP), SI
+	MOVQ rows+24(FP), R8
+	VBROADCASTSS lo+40(FP), Y14
+	VBROADCASTSS hi+44(FP), Y15
+svrrow:
+	MOVQ b+16(FP), DX
+	MOVQ inner+32(FP), CX
+svrcol:
+	VMOVUPS (SI), Y0
+	VSUBPS (DX), Y0, Y0
+	EW_CLAMP_STORE
+	ADDQ $32, SI
+	ADDQ $32, DX
+	SUBQ $8, CX
+	JNZ svrcol
+	DECQ R8
+	JNZ svrrow
+	VZEROUPPER
+	RET
+
+// func ewMulF32VR(dst, a, b *float32, rows, inner int, lo, hi float32)
+// rows × inner (a positive multiple of 8) elements, a and dst contiguous,
+// b one row of inner values repeated for every row:
+// dst[r*inner+j] = clamp(a[r*inner+j] · b[j], lo, hi).
+TEXT ·ewMulF32VR(SB), NOSPLIT, $0-48
+	MOVQ dst+0(FP), DI
+	MOVQ a+8(FP), SI
+	MOVQ rows+24(FP), R8
+	VBROADCASTSS lo+40(FP), Y14
+	VBROADCASTSS hi+44(FP), Y15
+mvrrow:
+	MOVQ b+16(FP), DX
+	MOVQ inner+32(FP), CX
+mvrcol:
+	VMOVUPS (SI), Y0
+	VMULPS (DX), Y0, Y0
+	EW_CLAMP_STORE
+	ADDQ $32, SI
+	ADDQ $32, DX
+	SUBQ $8, CX
+	JNZ mvrcol
+	DECQ R8
+	JNZ mvrrow
+	VZEROUPPER
+	RET

@@ -586,3 +586,54 @@ func TestEwI8XNNVecMatchesScalar(t *testing.T) {
 		}
 	}
 }
+
+// TestEwF32PerRowOperand covers float32 ADD/SUB/MUL where one input is one
+// row repeated over an NHWC tensor (the vector rows kernel), either side,
+// with clamps, against the reference, bit for bit.
+func TestEwF32PerRowOperand(t *testing.T) {
+	rng := rand.New(rand.NewPCG(81, 82))
+	ops := []struct {
+		op   schema.BuiltinOperator
+		sign float32
+	}{{schema.BuiltinOperatorADD, 1}, {schema.BuiltinOperatorSUB, -1}, {schema.BuiltinOperatorMUL, 0}}
+	for trial := range 36 {
+		o := ops[trial%3]
+		c := []int{8, 16, 24, 40, 12}[rng.IntN(5)]
+		big, small := []int{1, 1 + rng.IntN(5), 1 + rng.IntN(7), c}, []int{1, 1, 1, c}
+		as, bs := big, small
+		if trial%2 == 1 {
+			as, bs = small, big
+		}
+		a, b := gemmTRandF32(rng, layoutProd(as), 3), gemmTRandF32(rng, layoutProd(bs), 3)
+		act := []schema.ActivationFunctionType{schema.ActivationFunctionTypeNONE, schema.ActivationFunctionTypeRELU6}[rng.IntN(2)]
+		lo, hi := float32(math.Inf(-1)), float32(math.Inf(1))
+		if act == schema.ActivationFunctionTypeRELU6 {
+			lo, hi = 0, 6
+		}
+		var opts any
+		var want []float32
+		switch o.op {
+		case schema.BuiltinOperatorMUL:
+			opts = &schema.MulOptionsT{FusedActivationFunction: act}
+			want, _ = ewRefBinary(a, as, b, bs, func(x, y float32) float32 { return ClampF32(x*y, lo, hi) })
+		case schema.BuiltinOperatorSUB:
+			opts = &schema.SubOptionsT{FusedActivationFunction: act}
+			want, _ = addRefF32(a, as, b, bs, -1, lo, hi)
+		default:
+			opts = &schema.AddOptionsT{FusedActivationFunction: act}
+			want, _ = addRefF32(a, as, b, bs, 1, lo, hi)
+		}
+		os := big
+		for _, th := range []int{1, 2} {
+			out, err := gemmTRun(t, o.op, opts, []*Tensor{gemmTTensor(as, a, false), gemmTTensor(bs, b, false)}, gemmTTensor(os, []float32{}, false), th)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i, v := range out.F32() {
+				if math.Float32bits(v) != math.Float32bits(want[i]) {
+					t.Fatalf("trial %d %v %v×%v threads %d: element %d = %g, want %g", trial, o.op, as, bs, th, i, v, want[i])
+				}
+			}
+		}
+	}
+}

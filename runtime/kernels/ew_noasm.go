@@ -12,3 +12,7 @@ func (p *mulQuantParams) rowXNNSIMD(dst, a, b []int8, ia, ib int) int { return 0
 func reduceAddRowI8SIMD(acc []int32, in []int8) int { return 0 }
 
 func resizeXNNPixelSIMD(o, tl, tr, bl, br []int8, ah, av int32) int { return 0 }
+
+func ewBinF32RowsSIMD(op int, dst, a, b []float32, rows, inner int, lo, hi float32) bool {
+	return false
+}

@@ -254,6 +254,12 @@ type ewBinary struct {
 	i32Check func(b []int32) error
 	run      func(lo, hi int)
 	row      func(o, oa, ob, cnt int)
+	// f32Op, when ≥ 0, is the float32 ADD (0), SUB (1) or MUL (2) whose
+	// rows may go to the vector kernel with a per-row operand
+	// (evalRange); lo, hi its clamp.
+	f32Op        int
+	f32Lo, f32Hi float32
+	commutative  bool
 }
 
 // prepareShapes checks the inputs and output, sets the output shape and
@@ -285,6 +291,7 @@ func (k *ewBinary) prepareShapes(n *Node, types ...tflite.DType) error {
 	}
 	SetShape(k.out, out)
 	k.bc.init(k.a.Shape, k.b.Shape, out)
+	k.f32Op = -1
 	k.run = k.evalRange
 	switch k.a.Type {
 	case tflite.Float32:
@@ -312,7 +319,32 @@ func (k *ewBinary) Eval(ctx *Context, n *Node) error {
 	return nil
 }
 
-func (k *ewBinary) evalRange(lo, hi int) { k.bc.span(lo, hi, k.row) }
+func (k *ewBinary) evalRange(lo, hi int) {
+	if k.f32Op >= 0 && k.rowsF32(lo, hi) {
+		return
+	}
+	k.bc.span(lo, hi, k.row)
+}
+
+// rowsF32 does output rows [lo,hi) of a float32 ADD/SUB/MUL in one vector
+// call when one input is a single row repeated (x + bias, x · scale of an
+// NHWC tensor per channel) and the other is contiguous.
+func (k *ewBinary) rowsF32(lo, hi int) bool {
+	bc := &k.bc
+	if bc.rank != 2 || bc.rows <= 1 || bc.ia != 1 || bc.ib != 1 {
+		return false
+	}
+	a, b := k.a.F32(), k.b.F32()
+	inner := bc.inner
+	switch {
+	case bc.sa[0] == inner && bc.sb[0] == 0:
+	case bc.sb[0] == inner && bc.sa[0] == 0 && k.commutative:
+		a, b = b, a
+	default:
+		return false
+	}
+	return ewBinF32RowsSIMD(k.f32Op, k.out.F32()[lo*inner:hi*inner], a[lo*inner:hi*inner], b[:inner], hi-lo, inner, k.f32Lo, k.f32Hi)
+}
 
 func (k *ewBinary) rowF32(o, oa, ob, cnt int) {
 	k.f32(k.out.F32()[o:o+cnt], k.a.F32()[oa:], k.b.F32()[ob:], k.bc.ia, k.bc.ib)

@@ -87,6 +87,7 @@ func (k *mul) Prepare(ctx *Context, n *Node) (int, error) {
 			return 0, err
 		}
 		k.f32 = func(dst, a, b []float32, ia, ib int) { ewBinF32(2, dst, a, b, ia, ib, lo, hi) }
+		k.f32Op, k.commutative, k.f32Lo, k.f32Hi = 2, true, lo, hi
 	case tflite.Int32:
 		lo, hi, err := ewActRangeInt32(n, act)
 		if err != nil {
