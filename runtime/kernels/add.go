@@ -302,14 +302,8 @@ func addRefI8(a []int8, as []int, b []int8, bs []int, p addQuantParams) ([]int8,
 // where the machine has it (rowXNNSIMD).
 func (p *addQuantParams) rowXNNVec(dst, a, b []int8, ia, ib int) {
 	m := p.rowXNNSIMD(dst, a, b, ia, ib)
-	if m == len(dst) {
-		return
+	if m < len(dst) {
+		dst, a, b = ewRest(m, dst, a, b, ia, ib)
+		p.rowXNN(dst, a, b, ia, ib)
 	}
-	if ia == 1 {
-		a = a[m:]
-	}
-	if ib == 1 {
-		b = b[m:]
-	}
-	p.rowXNN(dst[m:], a, b, ia, ib)
 }

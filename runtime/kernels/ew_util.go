@@ -592,16 +592,22 @@ func ewLUTRowI8(lut *[1 << 16]int8, dst, a, b []int8, ia, ib int) {
 // rest (and as the twin the tests compare with).
 func ewBinF32(op int, dst, a, b []float32, ia, ib int, lo, hi float32) {
 	m := ewBinF32SIMD(op, dst, a, b, ia, ib, lo, hi)
-	if m == len(dst) {
-		return
+	if m < len(dst) {
+		dst, a, b = ewRest(m, dst, a, b, ia, ib)
+		ewBinF32Go(op, dst, a, b, ia, ib, lo, hi)
 	}
+}
+
+// ewRest is a row of a binary op past its first m elements (an input
+// with stride 0 stays as it is).
+func ewRest[T any](m int, dst, a, b []T, ia, ib int) ([]T, []T, []T) {
 	if ia == 1 {
 		a = a[m:]
 	}
 	if ib == 1 {
 		b = b[m:]
 	}
-	ewBinF32Go(op, dst[m:], a, b, ia, ib, lo, hi)
+	return dst[m:], a, b
 }
 
 // ewBinF32Go is ewBinF32 in Go.

@@ -196,14 +196,8 @@ func mulRefF32(a []float32, as []int, b []float32, bs []int, lo, hi float32) ([]
 // where the machine has it (rowXNNSIMD).
 func (p *mulQuantParams) rowXNNVec(dst, a, b []int8, ia, ib int) {
 	m := p.rowXNNSIMD(dst, a, b, ia, ib)
-	if m == len(dst) {
-		return
+	if m < len(dst) {
+		dst, a, b = ewRest(m, dst, a, b, ia, ib)
+		p.rowXNN(dst, a, b, ia, ib)
 	}
-	if ia == 1 {
-		a = a[m:]
-	}
-	if ib == 1 {
-		b = b[m:]
-	}
-	p.rowXNN(dst[m:], a, b, ia, ib)
 }
