@@ -297,5 +297,5 @@ func TestConformanceConv2D(t *testing.T) {
 	rng := rand.New(rand.NewPCG(71, 72))
 	fl, q := convcCases(t, rng, false, 24)
 	conformance.Run(t, "CONV_2D/float32", fl)
-	conformance.Run(t, "CONV_2D/int8", q)
+	conformanceExact(t, "CONV_2D/int8", conformance.Run(t, "CONV_2D/int8", q))
 }

@@ -11,5 +11,5 @@ func TestConformanceDepthwiseConv2D(t *testing.T) {
 	rng := rand.New(rand.NewPCG(81, 82))
 	fl, q := convcCases(t, rng, true, 30)
 	conformance.Run(t, "DEPTHWISE_CONV_2D/float32", fl)
-	conformance.Run(t, "DEPTHWISE_CONV_2D/int8", q)
+	conformanceExact(t, "DEPTHWISE_CONV_2D/int8", conformance.Run(t, "DEPTHWISE_CONV_2D/int8", q))
 }

@@ -77,5 +77,5 @@ func TestConformanceFullyConnected(t *testing.T) {
 		q = append(q, conformance.Case{Name: name + fmt.Sprintf("_perchannel%v", perChannel), Model: qb.Model(), Inputs: []conformance.Input{{Shape: inShape, F32: inQ}}, QuantScale: outScale})
 	}
 	conformance.Run(t, "FULLY_CONNECTED/float32", fl)
-	conformance.Run(t, "FULLY_CONNECTED/int8", q)
+	conformanceExact(t, "FULLY_CONNECTED/int8", conformance.Run(t, "FULLY_CONNECTED/int8", q))
 }

@@ -51,7 +51,7 @@ func TestConformanceQuantize(t *testing.T) {
 			Inputs:     []conformance.Input{{Shape: s, F32: ewcFloats(rng, ewcNumel(s), lo, hi)}},
 			QuantScale: s2})
 	}
-	conformance.Run(t, "QUANTIZE/float32->int8", fc)
+	conformanceExact(t, "QUANTIZE/float32->int8", conformance.Run(t, "QUANTIZE/float32->int8", fc))
 	conformance.Run(t, "QUANTIZE/int8->int8", rc)
 }
 
@@ -87,4 +87,16 @@ func TestConformanceDequantize(t *testing.T) {
 			Inputs: []conformance.Input{{Shape: s, F32: make([]float32, n)}}, RelTol: 1e-30})
 	}
 	conformance.Run(t, "DEQUANTIZE/float16", cases)
+}
+
+// conformanceExact fails t unless a suite's int8 outputs equal LiteRT's
+// bit for bit: the kernels that follow LiteRT's XNNPACK arithmetic (fp32
+// requantization, x·(1/scale) quantization) or TFLite's exact integer
+// form, where the conformance harness's general one-unit tolerance would
+// hide a regression.
+func conformanceExact(t *testing.T, suite string, st conformance.Stats) {
+	t.Helper()
+	if st.QuantOff1 != 0 || st.MaxUnitDiff != 0 {
+		t.Errorf("%s: %d of %d int8 outputs differ from LiteRT (max %.0f units); these kernels are bit for bit with it", suite, st.QuantOff1, st.QuantElems, st.MaxUnitDiff)
+	}
 }
