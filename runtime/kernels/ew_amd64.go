@@ -217,3 +217,28 @@ func ewBinF32RowsSIMD(op int, dst, a, b []float32, rows, inner int, lo, hi float
 	ewKernelsF32VR[op](&dst[0], &a[0], &b[0], rows, inner, lo, hi)
 	return true
 }
+
+// softmaxExpAVX2 computes, for n a positive multiple of 8,
+//
+//	for i := range n {
+//		e := softmaxExpF32(float32(float32(src[i]-m) * beta))
+//		dst[i] = e
+//		sums[i%8] += e
+//	}
+//
+// (AVX2, no FMA, bit for bit with the Go loop).
+//
+//go:noescape
+func softmaxExpAVX2(dst, src *float32, n int, m, beta float32, sums *[8]float32)
+
+// softmaxExpSIMD does the leading multiple of 8 of softmaxExpRow and
+// returns how many it did.
+func softmaxExpSIMD(dst, src []float32, m, beta float32, sums *[8]float32) int {
+	n := len(src) &^ 7
+	if !cpuAVX2FMA || n == 0 {
+		return 0
+	}
+	_, _ = dst[n-1], src[n-1]
+	softmaxExpAVX2(&dst[0], &src[0], n, m, beta, sums)
+	return n
+}

@@ -382,3 +382,88 @@ mvrcol:
 	JNZ mvrrow
 	VZEROUPPER
 	RET
+
+// Cephes' expf on 8 lanes for softmax (softmaxExpF32, no FMA, bit for bit
+// with it): e = exp((src[i] − m)·beta) stored in dst, and the lane sums
+// of e added into sums[0:8]. n is a positive multiple of 8.
+DATA expcst<>+0(SB)/4, $-87.33654       // below: 0
+DATA expcst<>+4(SB)/4, $1.44269504088896341
+DATA expcst<>+8(SB)/4, $0.5
+DATA expcst<>+12(SB)/4, $0.693359375
+DATA expcst<>+16(SB)/4, $-2.12194440e-4
+DATA expcst<>+20(SB)/4, $1.9875691500e-4
+DATA expcst<>+24(SB)/4, $1.3981999507e-3
+DATA expcst<>+28(SB)/4, $8.3334519073e-3
+DATA expcst<>+32(SB)/4, $4.1665795894e-2
+DATA expcst<>+36(SB)/4, $1.6666665459e-1
+DATA expcst<>+40(SB)/4, $5.0000001201e-1
+DATA expcst<>+44(SB)/4, $1.0
+DATA expcst<>+48(SB)/4, $127
+GLOBL expcst<>(SB), RODATA|NOPTR, $52
+
+// func softmaxExpAVX2(dst, src *float32, n int, m, beta float32, sums *[8]float32)
+TEXT ·softmaxExpAVX2(SB), NOSPLIT, $0-40
+	MOVQ dst+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVQ n+16(FP), CX
+	VBROADCASTSS m+24(FP), Y15
+	VBROADCASTSS beta+28(FP), Y14
+	MOVQ sums+32(FP), R8
+	VMOVUPS (R8), Y7
+	VBROADCASTSS expcst<>+0(SB), Y13   // min
+	VBROADCASTSS expcst<>+44(SB), Y12  // 1
+	MOVL $127, AX
+	VMOVD AX, X11
+	VPBROADCASTD X11, Y11              // 127 (int)
+
+exploop:
+	VMOVUPS (SI), Y0
+	VSUBPS Y15, Y0, Y0
+	VMULPS Y14, Y0, Y0                 // x
+	VCMPPS $1, Y13, Y0, Y10            // x < min: mask (result 0)
+	VMAXPS Y13, Y0, Y0
+	VBROADCASTSS expcst<>+4(SB), Y1
+	VMULPS Y1, Y0, Y1
+	VBROADCASTSS expcst<>+8(SB), Y2
+	VADDPS Y2, Y1, Y1
+	VROUNDPS $1, Y1, Y1                // fx = floor(x·log2e + ½)
+	VBROADCASTSS expcst<>+12(SB), Y2
+	VMULPS Y1, Y2, Y2
+	VSUBPS Y2, Y0, Y0
+	VBROADCASTSS expcst<>+16(SB), Y2
+	VMULPS Y1, Y2, Y2
+	VSUBPS Y2, Y0, Y0                  // r
+	VMULPS Y0, Y0, Y3                  // z = r²
+	VBROADCASTSS expcst<>+20(SB), Y4
+	VMULPS Y0, Y4, Y4
+	VBROADCASTSS expcst<>+24(SB), Y5
+	VADDPS Y5, Y4, Y4
+	VMULPS Y0, Y4, Y4
+	VBROADCASTSS expcst<>+28(SB), Y5
+	VADDPS Y5, Y4, Y4
+	VMULPS Y0, Y4, Y4
+	VBROADCASTSS expcst<>+32(SB), Y5
+	VADDPS Y5, Y4, Y4
+	VMULPS Y0, Y4, Y4
+	VBROADCASTSS expcst<>+36(SB), Y5
+	VADDPS Y5, Y4, Y4
+	VMULPS Y0, Y4, Y4
+	VBROADCASTSS expcst<>+40(SB), Y5
+	VADDPS Y5, Y4, Y4                  // y
+	VMULPS Y3, Y4, Y4
+	VADDPS Y0, Y4, Y4
+	VADDPS Y12, Y4, Y4                 // y·z + r + 1
+	VCVTPS2DQ Y1, Y1                   // n (fx is integral)
+	VPADDD Y11, Y1, Y1
+	VPSLLD $23, Y1, Y1                 // 2ⁿ
+	VMULPS Y1, Y4, Y4
+	VANDNPS Y4, Y10, Y4                // 0 below min
+	VMOVUPS Y4, (DI)
+	VADDPS Y4, Y7, Y7
+	ADDQ $32, SI
+	ADDQ $32, DI
+	SUBQ $8, CX
+	JNZ exploop
+	VMOVUPS Y7, (R8)
+	VZEROUPPER
+	RET

@@ -425,7 +425,9 @@ func TestSoftmax(t *testing.T) {
 			}
 			for j, v := range row {
 				w := math.Exp(float64(beta)*float64(v)) / sum
-				if d := math.Abs(float64(out.F32()[r*33+j]) - w); d > 1e-7 {
+				// float32 exp, sum and scaling (as LiteRT): a few ulp
+				// of the float64 value, which is ≤ 1.
+				if d := math.Abs(float64(out.F32()[r*33+j]) - w); d > 4e-7 {
 					t.Fatalf("softmax row %d elem %d = %g, want %g", r, j, out.F32()[r*33+j], w)
 				}
 			}
@@ -635,5 +637,54 @@ func TestEwF32PerRowOperand(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// TestSoftmaxExp checks the float32 exp of the softmax: the vector
+// kernel equals the Go loop bit for bit (values, lane sums), and the
+// function is within 2 ulp of exp over its range.
+func TestSoftmaxExp(t *testing.T) {
+	rng := rand.New(rand.NewPCG(91, 92))
+	for trial := range 200 {
+		n := 8 * (1 + rng.IntN(12))
+		src := make([]float32, n)
+		for i := range src {
+			switch rng.IntN(12) {
+			case 0:
+				src[i] = -1e4 // a masked score
+			case 1:
+				src[i] = float32(math.NaN())
+			default:
+				src[i] = float32(rng.NormFloat64() * 20)
+			}
+		}
+		m := float32(rng.NormFloat64()*5) + 60
+		b := float32(0.1 + rng.Float64())
+		got, want := make([]float32, n), make([]float32, n)
+		var gs, ws [8]float32
+		if softmaxExpSIMD(got, src, m, b, &gs) == 0 {
+			softmaxExpGo(got, src, m, b, &gs)
+		}
+		softmaxExpGo(want, src, m, b, &ws)
+		for i := range got {
+			if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+				t.Fatalf("trial %d: e[%d] of %g = %g, want %g", trial, i, src[i], got[i], want[i])
+			}
+		}
+		if gs != ws {
+			t.Fatalf("trial %d: lane sums %v, want %v", trial, gs, ws)
+		}
+	}
+	worst := 0.0
+	for x := float32(-87.3); x <= 0; x += 0.0137 {
+		e, ref := float64(softmaxExpF32(x)), math.Exp(float64(x))
+		ulp := float64(math.Nextafter32(float32(ref), float32(math.Inf(1)))) - float64(float32(ref))
+		worst = max(worst, math.Abs(e-ref)/ulp)
+	}
+	if worst > 2 {
+		t.Errorf("softmaxExpF32: %.2f ulp from exp", worst)
+	}
+	if softmaxExpF32(-88) != 0 || softmaxExpF32(0) != 1 {
+		t.Errorf("exp(-88) = %g, exp(0) = %g", softmaxExpF32(-88), softmaxExpF32(0))
 	}
 }

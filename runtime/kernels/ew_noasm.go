@@ -16,3 +16,5 @@ func resizeXNNPixelSIMD(o, tl, tr, bl, br []int8, ah, av int32) int { return 0 }
 func ewBinF32RowsSIMD(op int, dst, a, b []float32, rows, inner int, lo, hi float32) bool {
 	return false
 }
+
+func softmaxExpSIMD(dst, src []float32, m, beta float32, sums *[8]float32) int { return 0 }

@@ -110,8 +110,70 @@ func softmaxRowF32(dst, src []float32, beta float64) {
 	for _, x := range src[1:] {
 		m = max(m, x)
 	}
-	// exp once per element, kept in dst as float32 (one extra rounding,
-	// ~1e-7 relative, far inside the tolerance against LiteRT).
+	b := float32(beta)
+	if !(b > 0) || float64(b) != beta || math.IsInf(float64(b), 0) {
+		softmaxRowF64(dst, src, m, beta)
+		return
+	}
+	// e = exp((x − m)·β) in float32 (Cephes' expf, softmaxExpF32), lane
+	// sums of the leading multiple of 8 combined in a fixed tree, then
+	// the rest in order; every step is the same in the vector kernel and
+	// in Go, so the result does not depend on the machine.
+	n8 := len(src) &^ 7
+	var sums [8]float32
+	if softmaxExpSIMD(dst[:n8], src[:n8], m, b, &sums) == 0 {
+		softmaxExpGo(dst[:n8], src[:n8], m, b, &sums)
+	}
+	s := ((sums[0] + sums[1]) + (sums[2] + sums[3])) + ((sums[4] + sums[5]) + (sums[6] + sums[7]))
+	for i := n8; i < len(src); i++ {
+		e := softmaxExpF32(float32(float32(src[i]-m) * b))
+		dst[i] = e
+		s += e
+	}
+	inv := 1 / s
+	for i := range dst {
+		dst[i] *= inv
+	}
+}
+
+// softmaxExpGo is softmaxExpAVX2's loop (the vector part of a row):
+// dst[i] = e_i, sums[i%8] += e_i.
+func softmaxExpGo(dst, src []float32, m, b float32, sums *[8]float32) {
+	for i, x := range src {
+		e := softmaxExpF32(float32(float32(x-m) * b))
+		dst[i] = e
+		sums[i%8] += e
+	}
+}
+
+// softmaxExpF32 is Cephes' expf (range reduction by ln 2 split in two,
+// degree-5 polynomial, scaling by 2ⁿ) in float32 without FMA, for the
+// softmax's x ≤ 0: 0 below −87.33654 (where float32 exp underflows; NaN
+// is taken as that bound). Its error is within 2 ulp of exp.
+func softmaxExpF32(x float32) float32 {
+	const minX = -87.33654
+	if x < minX {
+		return 0
+	}
+	if !(x >= minX) { // NaN
+		x = minX
+	}
+	fx := float32(math.Floor(float64(float32(x*1.44269504088896341) + 0.5)))
+	r := x - float32(fx*0.693359375)
+	r = r - float32(fx*-2.12194440e-4)
+	z := float32(r * r)
+	y := float32(float32(1.9875691500e-4)*r) + 1.3981999507e-3
+	y = float32(y*r) + 8.3334519073e-3
+	y = float32(y*r) + 4.1665795894e-2
+	y = float32(y*r) + 1.6666665459e-1
+	y = float32(y*r) + 5.0000001201e-1
+	y = float32(float32(y*z)+r) + 1
+	return float32(y * math.Float32frombits(uint32(int32(fx)+127)<<23))
+}
+
+// softmaxRowF64 is the softmax in float64 (exp per element rounded to
+// float32 once), for a β the float32 path does not take.
+func softmaxRowF64(dst, src []float32, m float32, beta float64) {
 	sum := 0.0
 	for i, x := range src {
 		e := math.Exp(float64(x-m) * beta)
