@@ -35,7 +35,8 @@ func (k *div) Prepare(ctx *Context, n *Node) (int, error) {
 		if err != nil {
 			return 0, err
 		}
-		k.f32 = func(dst, a, b []float32, ia, ib int) { divRowF32(dst, a, b, ia, ib, lo, hi) }
+		k.f32 = func(dst, a, b []float32, ia, ib int) { ewBinF32(3, dst, a, b, ia, ib, lo, hi) }
+		k.f32Op, k.f32Lo, k.f32Hi = 3, lo, hi
 	case tflite.Int32:
 		lo, hi, err := ewActRangeInt32(n, act)
 		if err != nil {

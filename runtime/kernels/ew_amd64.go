@@ -39,16 +39,26 @@ func ewSubF32VS(dst, a, b *float32, n int, lo, hi float32)
 //go:noescape
 func ewMulF32VS(dst, a, b *float32, n int, lo, hi float32)
 
-// ewKernelsF32[op][mode]: op 0 ADD, 1 SUB, 2 MUL; mode 0 VV, 1 SV (a
-// broadcast), 2 VS (b broadcast).
-var ewKernelsF32 = [3][3]func(dst, a, b *float32, n int, lo, hi float32){
+//go:noescape
+func ewDivF32VV(dst, a, b *float32, n int, lo, hi float32)
+
+//go:noescape
+func ewDivF32SV(dst, a, b *float32, n int, lo, hi float32)
+
+//go:noescape
+func ewDivF32VS(dst, a, b *float32, n int, lo, hi float32)
+
+// ewKernelsF32[op][mode]: op 0 ADD, 1 SUB, 2 MUL, 3 DIV; mode 0 VV, 1 SV
+// (a broadcast), 2 VS (b broadcast).
+var ewKernelsF32 = [4][3]func(dst, a, b *float32, n int, lo, hi float32){
 	{ewAddF32VV, ewAddF32SV, ewAddF32VS},
 	{ewSubF32VV, ewSubF32SV, ewSubF32VS},
 	{ewMulF32VV, ewMulF32SV, ewMulF32VS},
+	{ewDivF32VV, ewDivF32SV, ewDivF32VS},
 }
 
-// ewBinF32SIMD runs the leading multiple of 8 of a float32 ADD/SUB/MUL row
-// (op 0/1/2; ia, ib the input strides, 0 for a broadcast value) in AVX and
+// ewBinF32SIMD runs the leading multiple of 8 of a float32 ADD/SUB/MUL/DIV
+// row (op 0/1/2/3; ia, ib the input strides, 0 for a broadcast value) in AVX and
 // returns how many elements it did; the caller does the rest.
 func ewBinF32SIMD(op int, dst, a, b []float32, ia, ib int, lo, hi float32) int {
 	m := len(dst) &^ 7
@@ -204,7 +214,10 @@ func ewSubF32VR(dst, a, b *float32, rows, inner int, lo, hi float32)
 //go:noescape
 func ewMulF32VR(dst, a, b *float32, rows, inner int, lo, hi float32)
 
-var ewKernelsF32VR = [3]func(dst, a, b *float32, rows, inner int, lo, hi float32){ewAddF32VR, ewSubF32VR, ewMulF32VR}
+//go:noescape
+func ewDivF32VR(dst, a, b *float32, rows, inner int, lo, hi float32)
+
+var ewKernelsF32VR = [4]func(dst, a, b *float32, rows, inner int, lo, hi float32){ewAddF32VR, ewSubF32VR, ewMulF32VR, ewDivF32VR}
 
 // ewBinF32RowsSIMD runs rows × inner elements of a float32 ADD/SUB/MUL
 // whose b is one row repeated, if the vector kernel can (inner a multiple

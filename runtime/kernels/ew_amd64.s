@@ -467,3 +467,70 @@ exploop:
 	VMOVUPS Y7, (R8)
 	VZEROUPPER
 	RET
+
+// DIV rows (op 3), the same shapes as ADD/SUB/MUL; VDIVPS is correctly
+// rounded, as Go's float32 division.
+// func ewDivF32VV(dst, a, b *float32, n int, lo, hi float32)
+TEXT ·ewDivF32VV(SB), NOSPLIT, $0-40
+	EW_PROLOGUE
+dvvloop:
+	VMOVUPS (SI), Y0
+	VDIVPS (DX), Y0, Y0
+	EW_CLAMP_STORE
+	ADDQ $32, SI
+	ADDQ $32, DX
+	SUBQ $8, CX
+	JNZ dvvloop
+	VZEROUPPER
+	RET
+
+// func ewDivF32SV(dst, a, b *float32, n int, lo, hi float32)
+TEXT ·ewDivF32SV(SB), NOSPLIT, $0-40
+	EW_PROLOGUE
+	VBROADCASTSS (SI), Y13
+dsvloop:
+	VMOVUPS (DX), Y1
+	VDIVPS Y1, Y13, Y0
+	EW_CLAMP_STORE
+	ADDQ $32, DX
+	SUBQ $8, CX
+	JNZ dsvloop
+	VZEROUPPER
+	RET
+
+// func ewDivF32VS(dst, a, b *float32, n int, lo, hi float32)
+TEXT ·ewDivF32VS(SB), NOSPLIT, $0-40
+	EW_PROLOGUE
+	VBROADCASTSS (DX), Y13
+dvsloop:
+	VMOVUPS (SI), Y0
+	VDIVPS Y13, Y0, Y0
+	EW_CLAMP_STORE
+	ADDQ $32, SI
+	SUBQ $8, CX
+	JNZ dvsloop
+	VZEROUPPER
+	RET
+
+// func ewDivF32VR(dst, a, b *float32, rows, inner int, lo, hi float32)
+TEXT ·ewDivF32VR(SB), NOSPLIT, $0-48
+	MOVQ dst+0(FP), DI
+	MOVQ a+8(FP), SI
+	MOVQ rows+24(FP), R8
+	VBROADCASTSS lo+40(FP), Y14
+	VBROADCASTSS hi+44(FP), Y15
+dvrrow:
+	MOVQ b+16(FP), DX
+	MOVQ inner+32(FP), CX
+dvrcol:
+	VMOVUPS (SI), Y0
+	VDIVPS (DX), Y0, Y0
+	EW_CLAMP_STORE
+	ADDQ $32, SI
+	ADDQ $32, DX
+	SUBQ $8, CX
+	JNZ dvrcol
+	DECQ R8
+	JNZ dvrrow
+	VZEROUPPER
+	RET

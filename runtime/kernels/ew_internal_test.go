@@ -494,7 +494,7 @@ func TestEwI8LUTRow(t *testing.T) {
 	}
 }
 
-// TestEwBinF32SIMDMatchesGo compares the float32 ADD/SUB/MUL rows
+// TestEwBinF32SIMDMatchesGo compares the float32 ADD/SUB/MUL/DIV rows
 // (vector kernels where present) with the Go rows bit for bit: every
 // broadcast mode, lengths around multiples of 8, clamps, NaN and ±Inf.
 func TestEwBinF32SIMDMatchesGo(t *testing.T) {
@@ -517,7 +517,7 @@ func TestEwBinF32SIMDMatchesGo(t *testing.T) {
 	for trial := range 300 {
 		n := 1 + rng.IntN(70)
 		a, b := vals(n), vals(n)
-		op := trial % 3
+		op := trial % 4
 		c := clamps[rng.IntN(len(clamps))]
 		for _, m := range [][2]int{{1, 1}, {0, 1}, {1, 0}, {0, 0}} {
 			got, _ := gemmTGuard(n, 8, float32(-3))
@@ -589,7 +589,7 @@ func TestEwI8XNNVecMatchesScalar(t *testing.T) {
 	}
 }
 
-// TestEwF32PerRowOperand covers float32 ADD/SUB/MUL where one input is one
+// TestEwF32PerRowOperand covers float32 ADD/SUB/MUL/DIV where one input is one
 // row repeated over an NHWC tensor (the vector rows kernel), either side,
 // with clamps, against the reference, bit for bit.
 func TestEwF32PerRowOperand(t *testing.T) {
@@ -597,9 +597,9 @@ func TestEwF32PerRowOperand(t *testing.T) {
 	ops := []struct {
 		op   schema.BuiltinOperator
 		sign float32
-	}{{schema.BuiltinOperatorADD, 1}, {schema.BuiltinOperatorSUB, -1}, {schema.BuiltinOperatorMUL, 0}}
-	for trial := range 36 {
-		o := ops[trial%3]
+	}{{schema.BuiltinOperatorADD, 1}, {schema.BuiltinOperatorSUB, -1}, {schema.BuiltinOperatorMUL, 0}, {schema.BuiltinOperatorDIV, 0}}
+	for trial := range 48 {
+		o := ops[trial%4]
 		c := []int{8, 16, 24, 40, 12}[rng.IntN(5)]
 		big, small := []int{1, 1 + rng.IntN(5), 1 + rng.IntN(7), c}, []int{1, 1, 1, c}
 		as, bs := big, small
@@ -621,6 +621,9 @@ func TestEwF32PerRowOperand(t *testing.T) {
 		case schema.BuiltinOperatorSUB:
 			opts = &schema.SubOptionsT{FusedActivationFunction: act}
 			want, _ = addRefF32(a, as, b, bs, -1, lo, hi)
+		case schema.BuiltinOperatorDIV:
+			opts = &schema.DivOptionsT{FusedActivationFunction: act}
+			want, _ = ewRefBinary(a, as, b, bs, func(x, y float32) float32 { return ClampF32(x/y, lo, hi) })
 		default:
 			opts = &schema.AddOptionsT{FusedActivationFunction: act}
 			want, _ = addRefF32(a, as, b, bs, 1, lo, hi)

@@ -254,7 +254,7 @@ type ewBinary struct {
 	i32Check func(b []int32) error
 	run      func(lo, hi int)
 	row      func(o, oa, ob, cnt int)
-	// f32Op, when ≥ 0, is the float32 ADD (0), SUB (1) or MUL (2) whose
+	// f32Op, when ≥ 0, is the float32 ADD (0), SUB (1), MUL (2) or DIV (3) whose
 	// rows may go to the vector kernel with a per-row operand
 	// (evalRange); lo, hi its clamp.
 	f32Op        int
@@ -587,7 +587,7 @@ func ewLUTRowI8(lut *[1 << 16]int8, dst, a, b []int8, ia, ib int) {
 	}
 }
 
-// ewBinF32 is a float32 ADD (op 0), SUB (1) or MUL (2) row: the vector
+// ewBinF32 is a float32 ADD (op 0), SUB (1), MUL (2) or DIV (3) row: the vector
 // kernels where the machine has them (ewBinF32SIMD), the Go loop for the
 // rest (and as the twin the tests compare with).
 func ewBinF32(op int, dst, a, b []float32, ia, ib int, lo, hi float32) {
@@ -617,7 +617,9 @@ func ewBinF32Go(op int, dst, a, b []float32, ia, ib int, lo, hi float32) {
 		addRowF32(dst, a, b, ia, ib, lo, hi)
 	case 1:
 		subRowF32(dst, a, b, ia, ib, lo, hi)
-	default:
+	case 2:
 		mulRowF32(dst, a, b, ia, ib, lo, hi)
+	default:
+		divRowF32(dst, a, b, ia, ib, lo, hi)
 	}
 }
