@@ -2,9 +2,10 @@
 
 #include "textflag.h"
 
-// float32 ADD, SUB and MUL rows with the clamp of a fused activation,
-// 8 lanes per step (AVX): dst[i] = clamp(a[i] op b[i], lo, hi), where a
-// or b may be one value broadcast (the ...S1 / ...S2 forms). The clamp is
+// float32 ADD, SUB, MUL and DIV rows with the clamp of a fused
+// activation, 8 lanes per step (AVX): dst[i] = clamp(a[i] op b[i], lo,
+// hi), where a or b may be one value broadcast (the SV / VS forms) or one
+// row repeated (VR). The clamp is
 // VMAXPS lo then VMINPS hi with the operands ordered so that a NaN passes
 // through, as ClampF32 does. n is a positive multiple of 8.
 //
@@ -25,131 +26,97 @@
 	VMOVUPS Y0, (DI); \
 	ADDQ $32, DI
 
-// Both operands vectors.
-// func ewAddF32VV(dst, a, b *float32, n int, lo, hi float32)
-TEXT ·ewAddF32VV(SB), NOSPLIT, $0-40
-	EW_PROLOGUE
-avvloop:
-	VMOVUPS (SI), Y0
-	VADDPS (DX), Y0, Y0
-	EW_CLAMP_STORE
-	ADDQ $32, SI
-	ADDQ $32, DX
-	SUBQ $8, CX
-	JNZ avvloop
-	VZEROUPPER
+// One float32 row kernel per op (INS: VADDPS, VSUBPS, VMULPS, VDIVPS) and
+// operand shape; lbl, lbl2 are the kernel's loop labels.
+//
+// VV: both operands vectors.
+#define EW_VV(name, INS, lbl) \
+TEXT name(SB), NOSPLIT, $0-40; \
+	EW_PROLOGUE; \
+lbl: \
+	VMOVUPS (SI), Y0; \
+	INS (DX), Y0, Y0; \
+	EW_CLAMP_STORE; \
+	ADDQ $32, SI; \
+	ADDQ $32, DX; \
+	SUBQ $8, CX; \
+	JNZ lbl; \
+	VZEROUPPER; \
 	RET
 
-// func ewSubF32VV(dst, a, b *float32, n int, lo, hi float32)
-TEXT ·ewSubF32VV(SB), NOSPLIT, $0-40
-	EW_PROLOGUE
-svvloop:
-	VMOVUPS (SI), Y0
-	VSUBPS (DX), Y0, Y0
-	EW_CLAMP_STORE
-	ADDQ $32, SI
-	ADDQ $32, DX
-	SUBQ $8, CX
-	JNZ svvloop
-	VZEROUPPER
+// SV: a one value (*a broadcast), b a vector: Y0 = a OP b.
+#define EW_SV(name, INS, lbl) \
+TEXT name(SB), NOSPLIT, $0-40; \
+	EW_PROLOGUE; \
+	VBROADCASTSS (SI), Y13; \
+lbl: \
+	INS (DX), Y13, Y0; \
+	EW_CLAMP_STORE; \
+	ADDQ $32, DX; \
+	SUBQ $8, CX; \
+	JNZ lbl; \
+	VZEROUPPER; \
 	RET
 
-// func ewMulF32VV(dst, a, b *float32, n int, lo, hi float32)
-TEXT ·ewMulF32VV(SB), NOSPLIT, $0-40
-	EW_PROLOGUE
-mvvloop:
-	VMOVUPS (SI), Y0
-	VMULPS (DX), Y0, Y0
-	EW_CLAMP_STORE
-	ADDQ $32, SI
-	ADDQ $32, DX
-	SUBQ $8, CX
-	JNZ mvvloop
-	VZEROUPPER
+// VS: a a vector, b one value (*b broadcast): Y0 = a OP b.
+#define EW_VS(name, INS, lbl) \
+TEXT name(SB), NOSPLIT, $0-40; \
+	EW_PROLOGUE; \
+	VBROADCASTSS (DX), Y13; \
+lbl: \
+	VMOVUPS (SI), Y0; \
+	INS Y13, Y0, Y0; \
+	EW_CLAMP_STORE; \
+	ADDQ $32, SI; \
+	SUBQ $8, CX; \
+	JNZ lbl; \
+	VZEROUPPER; \
 	RET
 
-// a is one value (*a broadcast), b a vector: Y0 = a OP b.
-// func ewAddF32SV(dst, a, b *float32, n int, lo, hi float32)
-TEXT ·ewAddF32SV(SB), NOSPLIT, $0-40
-	EW_PROLOGUE
-	VBROADCASTSS (SI), Y13
-asvloop:
-	VADDPS (DX), Y13, Y0
-	EW_CLAMP_STORE
-	ADDQ $32, DX
-	SUBQ $8, CX
-	JNZ asvloop
-	VZEROUPPER
+// VR: rows × inner (a positive multiple of 8) elements, a and dst
+// contiguous, b one row of inner values repeated for every row:
+// dst[r*inner+j] = clamp(a[r*inner+j] OP b[j], lo, hi).
+// func(dst, a, b *float32, rows, inner int, lo, hi float32)
+#define EW_VR(name, INS, lbl, lbl2) \
+TEXT name(SB), NOSPLIT, $0-48; \
+	MOVQ dst+0(FP), DI; \
+	MOVQ a+8(FP), SI; \
+	MOVQ rows+24(FP), R8; \
+	VBROADCASTSS lo+40(FP), Y14; \
+	VBROADCASTSS hi+44(FP), Y15; \
+lbl: \
+	MOVQ b+16(FP), DX; \
+	MOVQ inner+32(FP), CX; \
+lbl2: \
+	VMOVUPS (SI), Y0; \
+	INS (DX), Y0, Y0; \
+	EW_CLAMP_STORE; \
+	ADDQ $32, SI; \
+	ADDQ $32, DX; \
+	SUBQ $8, CX; \
+	JNZ lbl2; \
+	DECQ R8; \
+	JNZ lbl; \
+	VZEROUPPER; \
 	RET
 
-// func ewSubF32SV(dst, a, b *float32, n int, lo, hi float32)
-TEXT ·ewSubF32SV(SB), NOSPLIT, $0-40
-	EW_PROLOGUE
-	VBROADCASTSS (SI), Y13
-ssvloop:
-	VSUBPS (DX), Y13, Y0
-	EW_CLAMP_STORE
-	ADDQ $32, DX
-	SUBQ $8, CX
-	JNZ ssvloop
-	VZEROUPPER
-	RET
-
-// func ewMulF32SV(dst, a, b *float32, n int, lo, hi float32)
-TEXT ·ewMulF32SV(SB), NOSPLIT, $0-40
-	EW_PROLOGUE
-	VBROADCASTSS (SI), Y13
-msvloop:
-	VMULPS (DX), Y13, Y0
-	EW_CLAMP_STORE
-	ADDQ $32, DX
-	SUBQ $8, CX
-	JNZ msvloop
-	VZEROUPPER
-	RET
-
-// a a vector, b one value (*b broadcast): Y0 = a OP b.
-// func ewAddF32VS(dst, a, b *float32, n int, lo, hi float32)
-TEXT ·ewAddF32VS(SB), NOSPLIT, $0-40
-	EW_PROLOGUE
-	VBROADCASTSS (DX), Y13
-avsloop:
-	VMOVUPS (SI), Y0
-	VADDPS Y13, Y0, Y0
-	EW_CLAMP_STORE
-	ADDQ $32, SI
-	SUBQ $8, CX
-	JNZ avsloop
-	VZEROUPPER
-	RET
-
-// func ewSubF32VS(dst, a, b *float32, n int, lo, hi float32)
-TEXT ·ewSubF32VS(SB), NOSPLIT, $0-40
-	EW_PROLOGUE
-	VBROADCASTSS (DX), Y13
-svsloop:
-	VMOVUPS (SI), Y0
-	VSUBPS Y13, Y0, Y0
-	EW_CLAMP_STORE
-	ADDQ $32, SI
-	SUBQ $8, CX
-	JNZ svsloop
-	VZEROUPPER
-	RET
-
-// func ewMulF32VS(dst, a, b *float32, n int, lo, hi float32)
-TEXT ·ewMulF32VS(SB), NOSPLIT, $0-40
-	EW_PROLOGUE
-	VBROADCASTSS (DX), Y13
-mvsloop:
-	VMOVUPS (SI), Y0
-	VMULPS Y13, Y0, Y0
-	EW_CLAMP_STORE
-	ADDQ $32, SI
-	SUBQ $8, CX
-	JNZ mvsloop
-	VZEROUPPER
-	RET
+// func ewAddF32VV(dst, a, b *float32, n int, lo, hi float32), and so on.
+EW_VV(·ewAddF32VV, VADDPS, avv)
+EW_VV(·ewSubF32VV, VSUBPS, svv)
+EW_VV(·ewMulF32VV, VMULPS, mvv)
+EW_VV(·ewDivF32VV, VDIVPS, dvv)
+EW_SV(·ewAddF32SV, VADDPS, asv)
+EW_SV(·ewSubF32SV, VSUBPS, ssv)
+EW_SV(·ewMulF32SV, VMULPS, msv)
+EW_SV(·ewDivF32SV, VDIVPS, dsv)
+EW_VS(·ewAddF32VS, VADDPS, avs)
+EW_VS(·ewSubF32VS, VSUBPS, svs)
+EW_VS(·ewMulF32VS, VMULPS, mvs)
+EW_VS(·ewDivF32VS, VDIVPS, dvs)
+EW_VR(·ewAddF32VR, VADDPS, avr, avr2)
+EW_VR(·ewSubF32VR, VSUBPS, svr, svr2)
+EW_VR(·ewMulF32VR, VMULPS, mvr, mvr2)
+EW_VR(·ewDivF32VR, VDIVPS, dvr, dvr2)
 
 // int8 ADD/SUB and MUL in XNNPACK's forms, 8 lanes per step (AVX2), n a
 // positive multiple of 8; a broadcast input is folded into the constants
@@ -305,84 +272,6 @@ rzloop:
 	VZEROUPPER
 	RET
 
-// func ewAddF32VR(dst, a, b *float32, rows, inner int, lo, hi float32)
-// rows × inner (a positive multiple of 8) elements, a and dst contiguous,
-// b one row of inner values repeated for every row:
-// dst[r*inner+j] = clamp(a[r*inner+j] + b[j], lo, hi).
-TEXT ·ewAddF32VR(SB), NOSPLIT, $0-48
-	MOVQ dst+0(FP), DI
-	MOVQ a+8(FP), SI
-	MOVQ rows+24(FP), R8
-	VBROADCASTSS lo+40(FP), Y14
-	VBROADCASTSS hi+44(FP), Y15
-avrrow:
-	MOVQ b+16(FP), DX
-	MOVQ inner+32(FP), CX
-avrcol:
-	VMOVUPS (SI), Y0
-	VADDPS (DX), Y0, Y0
-	EW_CLAMP_STORE
-	ADDQ $32, SI
-	ADDQ $32, DX
-	SUBQ $8, CX
-	JNZ avrcol
-	DECQ R8
-	JNZ avrrow
-	VZEROUPPER
-	RET
-
-// func ewSubF32VR(dst, a, b *float32, rows, inner int, lo, hi float32)
-// rows × inner (a positive multiple of 8) elements, a and dst contiguous,
-// b one row of inner values repeated for every row:
-// dst[r*inner+j] = clamp(a[r*inner+j] − b[j], lo, hi).
-TEXT ·ewSubF32VR(SB), NOSPLIT, $0-48
-	MOVQ dst+0(FP), DI
-	MOVQ a+8(FP), SI
-	MOVQ rows+24(FP), R8
-	VBROADCASTSS lo+40(FP), Y14
-	VBROADCASTSS hi+44(FP), Y15
-svrrow:
-	MOVQ b+16(FP), DX
-	MOVQ inner+32(FP), CX
-svrcol:
-	VMOVUPS (SI), Y0
-	VSUBPS (DX), Y0, Y0
-	EW_CLAMP_STORE
-	ADDQ $32, SI
-	ADDQ $32, DX
-	SUBQ $8, CX
-	JNZ svrcol
-	DECQ R8
-	JNZ svrrow
-	VZEROUPPER
-	RET
-
-// func ewMulF32VR(dst, a, b *float32, rows, inner int, lo, hi float32)
-// rows × inner (a positive multiple of 8) elements, a and dst contiguous,
-// b one row of inner values repeated for every row:
-// dst[r*inner+j] = clamp(a[r*inner+j] · b[j], lo, hi).
-TEXT ·ewMulF32VR(SB), NOSPLIT, $0-48
-	MOVQ dst+0(FP), DI
-	MOVQ a+8(FP), SI
-	MOVQ rows+24(FP), R8
-	VBROADCASTSS lo+40(FP), Y14
-	VBROADCASTSS hi+44(FP), Y15
-mvrrow:
-	MOVQ b+16(FP), DX
-	MOVQ inner+32(FP), CX
-mvrcol:
-	VMOVUPS (SI), Y0
-	VMULPS (DX), Y0, Y0
-	EW_CLAMP_STORE
-	ADDQ $32, SI
-	ADDQ $32, DX
-	SUBQ $8, CX
-	JNZ mvrcol
-	DECQ R8
-	JNZ mvrrow
-	VZEROUPPER
-	RET
-
 // Cephes' expf on 8 lanes for softmax (softmaxExpF32, no FMA, bit for bit
 // with it): e = exp((src[i] − m)·beta) stored in dst, and the lane sums
 // of e added into sums[0:8]. n is a positive multiple of 8.
@@ -468,69 +357,3 @@ exploop:
 	VZEROUPPER
 	RET
 
-// DIV rows (op 3), the same shapes as ADD/SUB/MUL; VDIVPS is correctly
-// rounded, as Go's float32 division.
-// func ewDivF32VV(dst, a, b *float32, n int, lo, hi float32)
-TEXT ·ewDivF32VV(SB), NOSPLIT, $0-40
-	EW_PROLOGUE
-dvvloop:
-	VMOVUPS (SI), Y0
-	VDIVPS (DX), Y0, Y0
-	EW_CLAMP_STORE
-	ADDQ $32, SI
-	ADDQ $32, DX
-	SUBQ $8, CX
-	JNZ dvvloop
-	VZEROUPPER
-	RET
-
-// func ewDivF32SV(dst, a, b *float32, n int, lo, hi float32)
-TEXT ·ewDivF32SV(SB), NOSPLIT, $0-40
-	EW_PROLOGUE
-	VBROADCASTSS (SI), Y13
-dsvloop:
-	VMOVUPS (DX), Y1
-	VDIVPS Y1, Y13, Y0
-	EW_CLAMP_STORE
-	ADDQ $32, DX
-	SUBQ $8, CX
-	JNZ dsvloop
-	VZEROUPPER
-	RET
-
-// func ewDivF32VS(dst, a, b *float32, n int, lo, hi float32)
-TEXT ·ewDivF32VS(SB), NOSPLIT, $0-40
-	EW_PROLOGUE
-	VBROADCASTSS (DX), Y13
-dvsloop:
-	VMOVUPS (SI), Y0
-	VDIVPS Y13, Y0, Y0
-	EW_CLAMP_STORE
-	ADDQ $32, SI
-	SUBQ $8, CX
-	JNZ dvsloop
-	VZEROUPPER
-	RET
-
-// func ewDivF32VR(dst, a, b *float32, rows, inner int, lo, hi float32)
-TEXT ·ewDivF32VR(SB), NOSPLIT, $0-48
-	MOVQ dst+0(FP), DI
-	MOVQ a+8(FP), SI
-	MOVQ rows+24(FP), R8
-	VBROADCASTSS lo+40(FP), Y14
-	VBROADCASTSS hi+44(FP), Y15
-dvrrow:
-	MOVQ b+16(FP), DX
-	MOVQ inner+32(FP), CX
-dvrcol:
-	VMOVUPS (SI), Y0
-	VDIVPS (DX), Y0, Y0
-	EW_CLAMP_STORE
-	ADDQ $32, SI
-	ADDQ $32, DX
-	SUBQ $8, CX
-	JNZ dvrcol
-	DECQ R8
-	JNZ dvrrow
-	VZEROUPPER
-	RET
