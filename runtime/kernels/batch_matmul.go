@@ -329,11 +329,8 @@ func (k *batchMatMul) sumParts(lo, hi int) {
 		dst := k.out[r*n : (r+1)*n]
 		copy(dst, k.part[(b*parts*m+i)*n:])
 		for j := 1; j < parts; j++ {
-			src := k.part[((b*parts+j)*m+i)*n:]
-			src = src[:n]
-			for c := range dst {
-				dst[c] += src[c]
-			}
+			o := ((b*parts+j)*m + i) * n
+			reduceAddRowF32(dst, k.part[o:o+n])
 		}
 	}
 }

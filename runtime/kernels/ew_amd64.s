@@ -118,6 +118,14 @@ EW_VR(·ewSubF32VR, VSUBPS, svr, svr2)
 EW_VR(·ewMulF32VR, VMULPS, mvr, mvr2)
 EW_VR(·ewDivF32VR, VDIVPS, dvr, dvr2)
 
+// The eight int32 lanes of Y0 saturated to int8 and stored as 8 bytes at
+// dst (X1 clobbered).
+#define I32X8_TO_I8(dst) \
+	VEXTRACTI128 $1, Y0, X1; \
+	VPACKSSDW X1, X0, X0; \
+	VPACKSSWB X0, X0, X0; \
+	MOVQ X0, dst
+
 // int8 ADD/SUB and MUL in XNNPACK's forms, 8 lanes per step (AVX2), n a
 // positive multiple of 8; a broadcast input is folded into the constants
 // by the caller (its pointer then aliases the other input, times 0).
@@ -150,10 +158,7 @@ ailoop:
 	VPMAXSD Y14, Y0, Y0
 	VPMINSD Y15, Y0, Y0
 	VPADDD Y9, Y0, Y0
-	VEXTRACTI128 $1, Y0, X1
-	VPACKSSDW X1, X0, X0
-	VPACKSSWB X0, X0, X0
-	MOVQ X0, (DI)
+	I32X8_TO_I8((DI))
 	ADDQ $8, SI
 	ADDQ $8, DX
 	ADDQ $8, DI
@@ -194,10 +199,7 @@ miloop:
 	VMINPS Y0, Y8, Y0
 	VCVTPS2DQ Y0, Y0
 	VPADDD Y9, Y0, Y0
-	VEXTRACTI128 $1, Y0, X1
-	VPACKSSDW X1, X0, X0
-	VPACKSSWB X0, X0, X0
-	MOVQ X0, (DI)
+	I32X8_TO_I8((DI))
 	ADDQ $8, SI
 	ADDQ $8, DX
 	ADDQ $8, DI
@@ -262,10 +264,7 @@ rzloop:
 	VPADDD Y2, Y0, Y0
 	VPADDD Y13, Y0, Y0
 	VPSRAD $22, Y0, Y0
-	VEXTRACTI128 $1, Y0, X1
-	VPACKSSDW X1, X0, X0
-	VPACKSSWB X0, X0, X0
-	MOVQ X0, (DI)(DX*1)
+	I32X8_TO_I8((DI)(DX*1))
 	ADDQ $8, DX
 	CMPQ DX, CX
 	JLT rzloop
