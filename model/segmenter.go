@@ -75,6 +75,7 @@ type Segmenter struct {
 	vision    backend.Session
 	S, T, C   int
 	lo, hi    float32
+	roi       *[4]float64 // region of interest (nil: the whole slice)
 	threshold float32
 	logit     float32 // threshold as a logit
 
@@ -129,7 +130,7 @@ func New(b *bundle.Bundle, opts Options) (*Segmenter, error) {
 	bo := backend.Options{Threads: opts.Threads, Profile: opts.Profile}
 	s := &Segmenter{b: b, tok: tok, S: m.InputSize, T: m.Tokenizer.T,
 		lo: float32(m.Preprocess.HUWindow[0]), hi: float32(m.Preprocess.HUWindow[1]),
-		threshold: float32(m.Threshold), cache: map[string]*list.Element{}, lru: list.New(), max: opts.CacheSize}
+		roi: m.Preprocess.ROI, threshold: float32(m.Threshold), cache: map[string]*list.Element{}, lru: list.New(), max: opts.CacheSize}
 	if s.max <= 0 {
 		s.max = 64
 	}
@@ -327,21 +328,32 @@ func (s *Segmenter) Segment(sl Slice, expr string) (*Result, error) {
 	s.last = c
 
 	t0 := time.Now()
-	win := make([]float32, len(sl.HU))
-	scale := 1 / (s.hi - s.lo)
+	box, err := ROIBox(s.roi, sl.Rows, sl.Cols)
+	if err != nil {
+		return nil, err
+	}
+	bh, bw := box.Y1-box.Y0, box.X1-box.X0
 	for i, v := range sl.HU {
 		if v != v {
 			return nil, fmt.Errorf("%w: slice has NaN at pixel %d", ErrInput, i)
 		}
-		x := (v - s.lo) * scale
-		if x < 0 {
-			x = 0
-		} else if x > 1 {
-			x = 1
-		}
-		win[i] = x
 	}
-	ResizeBilinear(win, sl.Rows, sl.Cols, s.img, s.S, s.S)
+	win := make([]float32, len(sl.HU)) // the windowed box, later the native-size probabilities
+	scale := 1 / (s.hi - s.lo)
+	for y := 0; y < bh; y++ {
+		src := sl.HU[(box.Y0+y)*sl.Cols+box.X0 : (box.Y0+y)*sl.Cols+box.X1]
+		dst := win[y*bw : y*bw+bw]
+		for i, v := range src {
+			x := (v - s.lo) * scale
+			if x < 0 {
+				x = 0
+			} else if x > 1 {
+				x = 1
+			}
+			dst[i] = x
+		}
+	}
+	ResizeBilinear(win, bh, bw, s.img, s.S, s.S)
 	t1 := time.Now()
 	r.Timing.Pre = t1.Sub(t0)
 	if err := s.vision.SetInput(s.visionIn.image, s.img); err != nil {
@@ -362,17 +374,58 @@ func (s *Segmenter) Segment(sl Slice, expr string) (*Result, error) {
 	t2 := time.Now()
 	r.Timing.Vision = t2.Sub(t1)
 	r.Prob = win // reuse: same size
-	ResizeBilinear(s.logits, s.S, s.S, r.Prob, sl.Rows, sl.Cols)
 	r.Mask = make([]uint8, len(r.Prob))
-	for i, l := range r.Prob {
-		if l > s.logit {
-			r.Mask[i] = 1
-			r.Pixels++
+	full := bh == sl.Rows && bw == sl.Cols
+	if full {
+		ResizeBilinear(s.logits, s.S, s.S, r.Prob, sl.Rows, sl.Cols)
+	} else {
+		// logits over the box, then spread to native rows from the
+		// bottom row up (the box's rows are never above their
+		// destination, so no row is overwritten before it is read);
+		// outside the box the probability is 0 and the mask empty
+		ResizeBilinear(s.logits, s.S, s.S, r.Prob, bh, bw)
+		for y := bh - 1; y >= 0; y-- {
+			copy(r.Prob[(box.Y0+y)*sl.Cols+box.X0:(box.Y0+y)*sl.Cols+box.X1], r.Prob[y*bw:y*bw+bw])
 		}
-		r.Prob[i] = float32(1 / (1 + math.Exp(-float64(l))))
+	}
+	for y := 0; y < sl.Rows; y++ {
+		row := r.Prob[y*sl.Cols : y*sl.Cols+sl.Cols]
+		for x, l := range row {
+			if !full && (y < box.Y0 || y >= box.Y1 || x < box.X0 || x >= box.X1) {
+				row[x] = 0
+				continue
+			}
+			if l > s.logit {
+				r.Mask[y*sl.Cols+x] = 1
+				r.Pixels++
+			}
+			row[x] = float32(1 / (1 + math.Exp(-float64(l))))
+		}
 	}
 	r.Timing.Post = time.Since(t2)
 	return r, nil
+}
+
+// Box is a pixel rectangle: rows [Y0, Y1), columns [X0, X1).
+type Box struct{ Y0, Y1, X0, X1 int }
+
+// ROIBox is the pixel box of a region of interest given as fractions
+// [x0, y0, x1, y1] of the columns and rows: each edge is floor(f·n + 0.5),
+// clamped to [0, n]. A nil roi is the whole slice. The training side
+// (train/lsms/data.py roi_box) computes the same box.
+func ROIBox(roi *[4]float64, rows, cols int) (Box, error) {
+	if roi == nil {
+		return Box{0, rows, 0, cols}, nil
+	}
+	px := func(f float64, n int) int {
+		v := int(math.Floor(f*float64(n) + 0.5))
+		return min(n, max(0, v))
+	}
+	b := Box{Y0: px(roi[1], rows), Y1: px(roi[3], rows), X0: px(roi[0], cols), X1: px(roi[2], cols)}
+	if b.Y1 <= b.Y0 || b.X1 <= b.X0 {
+		return b, fmt.Errorf("%w: roi %v is empty on a %dx%d slice", ErrInput, *roi, rows, cols)
+	}
+	return b, nil
 }
 
 // SegmentBatch segments several slices for one expression (the text graph

@@ -24,6 +24,12 @@ const golden = "lsms/testdata"
 // so that a text of such tokens encodes to chosen ids.
 func goldenBundle(t testing.TB) string {
 	t.Helper()
+	return goldenBundleROI(t, nil)
+}
+
+// goldenBundleROI is goldenBundle with a region of interest in the manifest.
+func goldenBundleROI(t testing.TB, roi *[4]float64) string {
+	t.Helper()
 	w, err := safetensors.Open(filepath.Join(golden, "lsms.safetensors"))
 	if err != nil {
 		t.Fatal(err)
@@ -57,7 +63,7 @@ func goldenBundle(t testing.TB) string {
 	dir := t.TempDir()
 	_, err = bundle.Write(dir, bundle.Manifest{
 		Name: "golden", Precision: "float32", Model: []byte(`{"name":"golden"}`), InputSize: S,
-		Preprocess: bundle.Preprocess{HUWindow: [2]float64{-160, 240}},
+		Preprocess: bundle.Preprocess{HUWindow: [2]float64{-160, 240}, ROI: roi},
 		Tokenizer:  bundle.Tokenizer{Vocab: "vocab.txt", T: T, Lowercase: true, StripAccents: true},
 		Threshold:  0.5,
 	}, []bundle.Content{
@@ -232,6 +238,108 @@ func TestSegmentBadInput(t *testing.T) {
 	r, err := seg.Segment(model.Slice{Rows: 100, Cols: 37, HU: make([]float32, 3700)}, "tok5 tok6")
 	if err != nil || len(r.Prob) != 3700 || len(r.Mask) != 3700 {
 		t.Fatalf("100x37: %v", err)
+	}
+}
+
+// TestSegmenterROI: a bundle with a region of interest segments the slice
+// exactly as a bundle without one segments the box cut out by hand, with
+// probability 0 and no mask outside the box.
+func TestSegmenterROI(t *testing.T) {
+	roi := &[4]float64{0.1, 0.2, 0.7, 0.9}
+	withROI, err := model.Open(goldenBundleROI(t, roi), model.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer withROI.Close()
+	plain, err := model.Open(goldenBundle(t), model.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer plain.Close()
+	const rows, cols = 90, 110
+	box, err := model.ROIBox(roi, rows, cols)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// floor(0.1·110+0.5)=11, floor(0.7·110+0.5)=77, floor(0.2·90+0.5)=18, floor(0.9·90+0.5)=81
+	if want := (model.Box{Y0: 18, Y1: 81, X0: 11, X1: 77}); box != want {
+		t.Fatalf("ROIBox = %+v, want %+v", box, want)
+	}
+	hu := make([]float32, rows*cols)
+	for i := range hu {
+		y, x := float64(i/cols), float64(i%cols)
+		hu[i] = float32(40 + 150*math.Sin(x/7)*math.Cos(y/5)) // structure, so the logits vary
+	}
+	bh, bw := box.Y1-box.Y0, box.X1-box.X0
+	crop := make([]float32, 0, bh*bw)
+	for y := box.Y0; y < box.Y1; y++ {
+		crop = append(crop, hu[y*cols+box.X0:y*cols+box.X1]...)
+	}
+	got, err := withROI.Segment(model.Slice{Rows: rows, Cols: cols, HU: hu}, "tok5 tok9")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ref, err := plain.Segment(model.Slice{Rows: bh, Cols: bw, HU: crop}, "tok5 tok9")
+	if err != nil {
+		t.Fatal(err)
+	}
+	pixels, inside := 0, 0
+	for y := 0; y < rows; y++ {
+		for x := 0; x < cols; x++ {
+			i := y*cols + x
+			in := y >= box.Y0 && y < box.Y1 && x >= box.X0 && x < box.X1
+			if !in {
+				if got.Prob[i] != 0 || got.Mask[i] != 0 {
+					t.Fatalf("(%d,%d) outside the box: prob %g mask %d", y, x, got.Prob[i], got.Mask[i])
+				}
+				continue
+			}
+			j := (y-box.Y0)*bw + x - box.X0
+			if got.Prob[i] != ref.Prob[j] || got.Mask[i] != ref.Mask[j] {
+				t.Fatalf("(%d,%d): prob %g mask %d, the hand-cut box gives %g %d", y, x, got.Prob[i], got.Mask[i], ref.Prob[j], ref.Mask[j])
+			}
+			pixels += int(got.Mask[i])
+			if got.Prob[i] > 0.01 && got.Prob[i] < 0.99 {
+				inside++
+			}
+		}
+	}
+	if pixels != got.Pixels || got.Pixels != ref.Pixels {
+		t.Errorf("pixels %d, counted %d, hand-cut %d", got.Pixels, pixels, ref.Pixels)
+	}
+	if inside == 0 {
+		t.Error("every probability in the box is saturated: the comparison says little")
+	}
+	// A 1×1 slice: the box rounds to its one pixel.
+	if r, err := withROI.Segment(model.Slice{Rows: 1, Cols: 1, HU: []float32{0}}, "tok5"); err != nil || len(r.Prob) != 1 {
+		t.Errorf("1x1 slice with an roi: %v", err)
+	}
+}
+
+// TestROIBox: the box rule shared with train/lsms/data.py roi_box (the same
+// cases are in train/tests/test_data.py).
+func TestROIBox(t *testing.T) {
+	for _, c := range []struct {
+		roi        *[4]float64
+		rows, cols int
+		want       model.Box
+	}{
+		{nil, 512, 512, model.Box{0, 512, 0, 512}},
+		{&[4]float64{0.03125, 0.15625, 0.71875, 0.84375}, 512, 512, model.Box{80, 432, 16, 368}},
+		{&[4]float64{0.03125, 0.15625, 0.71875, 0.84375}, 333, 401, model.Box{52, 281, 13, 288}},
+		{&[4]float64{0, 0, 1, 1}, 7, 9, model.Box{0, 7, 0, 9}},
+		{&[4]float64{0.25, 0.25, 0.75, 0.75}, 2, 2, model.Box{1, 2, 1, 2}},
+	} {
+		got, err := model.ROIBox(c.roi, c.rows, c.cols)
+		if err != nil || got != c.want {
+			t.Errorf("ROIBox(%v, %d, %d) = %+v, %v; want %+v", c.roi, c.rows, c.cols, got, err, c.want)
+		}
+	}
+	if _, err := model.ROIBox(&[4]float64{0.4, 0.4, 0.45, 0.45}, 4, 4); err == nil {
+		t.Error("empty box: no error")
+	}
+	if err := bundle.CheckROI(&[4]float64{0.5, 0, 0.4, 1}); err == nil {
+		t.Error("x0 > x1 accepted")
 	}
 }
 

@@ -16,16 +16,15 @@ import os
 import sys
 
 import torch
-import torch.nn.functional as F
 
-from .export import load_any
-from .lsms.data import LEVELS, SegDataset, load_split
+from .export import load_any, roi_of
+from .lsms.data import LEVELS, SegDataset, load_split, parse_roi, paste_logits
 from .lsms.losses import dice_iou
 
 
 @torch.no_grad()
-def evaluate(model, items, size: int, batch: int = 8, threshold: float = 0.5, device="cpu"):
-    ds = SegDataset(items, size, keep_full=True)
+def evaluate(model, items, size: int, batch: int = 8, threshold: float = 0.5, device="cpu", roi=None):
+    ds = SegDataset(items, size, keep_full=True, roi=roi)
     dices, ious = [], []
     for s in range(0, len(ds), batch):
         xs = [ds[i] for i in range(s, min(len(ds), s + batch))]
@@ -35,9 +34,7 @@ def evaluate(model, items, size: int, batch: int = 8, threshold: float = 0.5, de
         logits = model(img, ids, attn).float().cpu()
         for k, x in enumerate(xs):
             gt = x["mask_full"]
-            lg = logits[k:k + 1]
-            if lg.shape[-2:] != gt.shape[-2:]:
-                lg = F.interpolate(lg, size=gt.shape[-2:], mode="bilinear", align_corners=False)
+            lg = paste_logits(logits[k:k + 1], gt.shape[-2], gt.shape[-1], roi)
             pred = (torch.sigmoid(lg) > threshold).float()
             d, i = dice_iou(pred, gt[None])
             dices.append(float(d))
@@ -47,7 +44,7 @@ def evaluate(model, items, size: int, batch: int = 8, threshold: float = 0.5, de
 
 
 @torch.no_grad()
-def swap_test(model, items, size: int, batch: int = 8, threshold: float = 0.5, device="cpu"):
+def swap_test(model, items, size: int, batch: int = 8, threshold: float = 0.5, device="cpu", roi=None):
     """The expression-swap test: on slices with two or more described
     lesions, each lesion's own expression must move the prediction onto it
     (IoU >= 0.5 with that lesion's mask). Counted per ordered pair (A -> B)
@@ -61,7 +58,7 @@ def swap_test(model, items, size: int, batch: int = 8, threshold: float = 0.5, d
         by_slice.setdefault((case, sl), []).append(i)
     multi = [ix for ix in by_slice.values() if len(ix) >= 2]
     idx = [i for ix in multi for i in ix]
-    ds = SegDataset([items[i] for i in idx], size, keep_full=True)
+    ds = SegDataset([items[i] for i in idx], size, keep_full=True, roi=roi)
     preds = {}
     for s in range(0, len(ds), batch):
         xs = [ds[i] for i in range(s, min(len(ds), s + batch))]
@@ -70,7 +67,7 @@ def swap_test(model, items, size: int, batch: int = 8, threshold: float = 0.5, d
                        torch.stack([x["attn"] for x in xs]).to(device)).float().cpu()
         for k, x in enumerate(xs):
             gt = x["mask_full"]
-            lg = F.interpolate(logits[k:k + 1], size=gt.shape[-2:], mode="bilinear", align_corners=False)
+            lg = paste_logits(logits[k:k + 1], gt.shape[-2], gt.shape[-1], roi)
             preds[idx[s + k]] = ((torch.sigmoid(lg) > threshold).float()[0], gt)
     pairs = ok = stuck = 0
     for ix in multi:
@@ -108,11 +105,14 @@ def main(argv=None):
     ap.add_argument("--swap", action="store_true", help="also run the expression-swap test (level full)")
     ap.add_argument("--limit", type=int, default=0, help="at most this many records per level (0: all)")
     ap.add_argument("--threads", type=int, default=0)
+    ap.add_argument("--roi", default="auto",
+                    help="x0,y0,x1,y1 crop (fractions); 'auto': the one the model was trained/exported with")
     a = ap.parse_args(argv)
     if a.threads:
         torch.set_num_threads(a.threads)
     device = "cuda" if torch.cuda.is_available() else "cpu"
     model = load_any(a.model).to(device)
+    roi = roi_of(a.model) if a.roi == "auto" else parse_roi(a.roi)
     rows = []
     for lv in [s for s in a.levels.split(",") if s]:
         if lv not in LEVELS:
@@ -121,11 +121,12 @@ def main(argv=None):
         if a.limit:
             items = items[: a.limit]
         if items:
-            rows.append((lv, evaluate(model, items, a.size, a.batch, a.threshold, device)))
-    md = table(rows, f"{os.path.basename(a.model)} on {a.data} ({a.split}, {a.size}x{a.size}, "
+            rows.append((lv, evaluate(model, items, a.size, a.batch, a.threshold, device, roi)))
+    where = f", roi {','.join(f'{v:g}' for v in roi)}" if roi else ""
+    md = table(rows, f"{os.path.basename(a.model)} on {a.data} ({a.split}, {a.size}x{a.size}{where}, "
                      f"threshold {a.threshold})")
     if a.swap:
-        sw = swap_test(model, load_split(a.data, a.split, ["full"]), a.size, a.batch, a.threshold, device)
+        sw = swap_test(model, load_split(a.data, a.split, ["full"]), a.size, a.batch, a.threshold, device, roi)
         md += (f"\nExpression swap ({a.split}, full text): {sw['pairs']} ordered pairs of target lesions on "
                f"{sw['slices']} slices with two or more; prediction moved to the named lesion (IoU >= 0.5) in "
                f"{100 * sw['moved']:.1f} % of pairs; stayed closer to the previous lesion in {100 * sw['stuck']:.1f} %.\n")

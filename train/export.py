@@ -20,6 +20,7 @@ import os
 import torch
 
 from .lsms import data as D
+from .lsms.data import parse_roi
 from .lsms.model import LSMS, MASK_BIAS, LSMSConfig
 from .lsms.safetensors import atomic_write, load_file_with_metadata, save_file
 
@@ -31,8 +32,8 @@ def export_state(model: LSMS):
             for k, v in model.state_dict().items() if not k.endswith("num_batches_tracked")}
 
 
-def describe(cfg: LSMSConfig, size: int, T: int, tensors) -> dict:
-    return {
+def describe(cfg: LSMSConfig, size: int, T: int, tensors, roi=None) -> dict:
+    d = {
         "format": EXPORT_FORMAT,
         "model": cfg.to_dict(),
         "input": {
@@ -45,6 +46,10 @@ def describe(cfg: LSMSConfig, size: int, T: int, tensors) -> dict:
             "formula": "x = clip((HU - hu_window[0]) / (hu_window[1] - hu_window[0]), 0, 1)",
             "resize": "bilinear, align_corners=false, half-pixel centres, no antialias, to size x size",
             "size": size,
+            **({"roi": list(roi),
+                "roi_meaning": "crop [x0, y0, x1, y1] (fractions of columns/rows; each edge "
+                               "floor(f * n + 0.5) pixels) before the resize; nothing is predicted "
+                               "outside it"} if roi else {}),
         },
         "postprocess": {
             "output": "logits [1, num_classes, size, size]; resize bilinear (align_corners=false) "
@@ -67,6 +72,7 @@ def describe(cfg: LSMSConfig, size: int, T: int, tensors) -> dict:
         },
         "tensors": {k: list(v.shape) for k, v in sorted(tensors.items())},
     }
+    return d
 
 
 def fold(model: LSMS) -> LSMS:
@@ -81,13 +87,16 @@ def fold(model: LSMS) -> LSMS:
     return m
 
 
-def export(model: LSMS, out_dir: str, name: str, size: int, T: int) -> tuple:
+def export(model: LSMS, out_dir: str, name: str, size: int, T: int, roi=None) -> tuple:
     model = fold(model)
     tensors = export_state(model)
-    desc = describe(model.cfg, size, T, tensors)
+    desc = describe(model.cfg, size, T, tensors, roi)
     st_path = os.path.join(out_dir, name + ".safetensors")
     js_path = os.path.join(out_dir, name + ".json")
-    save_file(tensors, st_path, metadata={"format": EXPORT_FORMAT, "config": json.dumps(desc["model"])})
+    meta = {"format": EXPORT_FORMAT, "config": json.dumps(desc["model"])}
+    if roi:
+        meta["roi"] = json.dumps(list(roi))
+    save_file(tensors, st_path, metadata=meta)
     atomic_write(js_path, (json.dumps(desc, indent=2) + "\n").encode())
     return st_path, js_path
 
@@ -109,6 +118,17 @@ def load_checkpoint(path: str):
     model = LSMS(LSMSConfig.from_dict(ck["config"]))
     model.load_state_dict(ck["model"])
     return model, ck
+
+
+def roi_of(path: str):
+    """The region of interest a checkpoint was trained with, or an export
+    was written with (None: the whole slice)."""
+    if path.endswith(".safetensors"):
+        _, meta = load_file_with_metadata(path)
+        r = meta.get("roi")
+        return tuple(json.loads(r)) if r else None
+    r = torch.load(path, map_location="cpu")["args"].get("roi", "")
+    return parse_roi(r) if r else None
 
 
 def load_any(path: str) -> LSMS:
@@ -135,7 +155,8 @@ def main():
                 T = int(json.load(f)["T"])
         except OSError:
             T = model.cfg.text.max_position_embeddings
-    st_path, js_path = export(model.eval(), a.out, a.name, size, T)
+    roi = parse_roi(ck["args"].get("roi", ""))
+    st_path, js_path = export(model.eval(), a.out, a.name, size, T, roi)
     n = sum(v.numel() for v in export_state(model).values())
     print(f"exported step {ck['step']}: {st_path} ({n} values), {js_path}")
 

@@ -28,7 +28,7 @@ import numpy as np
 import torch
 import torch.distributed as dist
 
-from .lsms.data import LEVELS, SegDataset, load_split
+from .lsms.data import LEVELS, SegDataset, load_split, parse_roi
 from .lsms.losses import bce_dice_loss
 from .lsms.model import LSMS, LSMSConfig, get_config
 from .lsms.safetensors import atomic_write
@@ -61,6 +61,11 @@ def parse_args(argv=None):
     ap.add_argument("--aux-weight", type=float, default=0.0,
                     help="weight of an auxiliary 'all lesions on the slice' loss on the decoder "
                          "features (a training-only 1x1 head, not part of the exported model)")
+    ap.add_argument("--pairs", action="store_true",
+                    help="batches of slice pairs: two expressions (two targets) of the same image per pair")
+    ap.add_argument("--roi", default="",
+                    help="x0,y0,x1,y1: crop this region (fractions of columns/rows) before resizing; "
+                         "recorded in the checkpoint and the export")
     ap.add_argument("--init", default="", help="start from this checkpoint's model weights (fresh optimizer)")
     ap.add_argument("--die-at-step", type=int, default=0, help=argparse.SUPPRESS)  # tests: SIGKILL itself
     return ap.parse_args(argv)
@@ -104,6 +109,42 @@ def epoch_batches(n: int, batch: int, seed: int, epoch: int, rank: int, world: i
     mine = perm[rank::world]
     out = [mine[i:i + batch] for i in range(0, len(mine), batch)]
     if drop_last and len(out) > 1 and len(out[-1]) < batch:
+        out.pop()
+    return out
+
+
+def pair_batches(keys, batch: int, seed: int, epoch: int, rank: int, world: int):
+    """This rank's batches of one epoch in pairs (--pairs): every slice once
+    per epoch, as two items of the same image naming two different target
+    lesions (a random level each) when the slice has two or more, or two
+    levels of its one target otherwise. A pair sits in one batch, so the
+    loss sees the same pixels with two expressions and two answers: the text
+    is the only way to get both right. keys[i] = "case/slice/target" of item
+    i. Seeded per epoch like epoch_batches; the last incomplete batch is
+    dropped."""
+    if batch % 2:
+        raise ValueError(f"--pairs needs an even batch size, got {batch}")
+    by_slice = {}
+    for i, k in enumerate(keys):
+        case, sl, tgt = k.split("/")
+        by_slice.setdefault((case, sl), {}).setdefault(tgt, []).append(i)
+    slices = sorted(by_slice)
+    r = random.Random(seed * 1000003 + epoch)
+    r.shuffle(slices)
+    units = []
+    for s in slices:
+        tg = by_slice[s]
+        names = sorted(tg)
+        if len(names) >= 2:
+            a, b = r.sample(names, 2)
+            units.append((r.choice(tg[a]), r.choice(tg[b])))
+        else:
+            ix = tg[names[0]]
+            units.append(tuple(r.sample(ix, 2)) if len(ix) >= 2 else (ix[0], ix[0]))
+    units = units[rank::world]
+    per = batch // 2
+    out = [[i for u in units[j:j + per] for i in u] for j in range(0, len(units), per)]
+    if len(out) > 1 and len(out[-1]) < batch:
         out.pop()
     return out
 
@@ -205,7 +246,13 @@ def main(argv=None):
     items = load_split(args.data, args.split, levels)
     if not items:
         sys.exit(f"{args.data}: no records in split {args.split!r} at levels {levels}")
-    ds = SegDataset(items, args.size)
+    ds = SegDataset(items, args.size, roi=parse_roi(args.roi))
+    keys = [it.key for it in items]
+
+    def batches_of(epoch):
+        if args.pairs:
+            return pair_batches(keys, args.batch, args.seed, epoch, rank, world)
+        return epoch_batches(len(ds), args.batch, args.seed, epoch, rank, world, True)
 
     ckpt_path = os.path.join(args.out, "last.pt")
     resume = None
@@ -246,7 +293,7 @@ def main(argv=None):
         no_decay.append(aux.conv.bias)
     opt = torch.optim.AdamW([{"params": decay, "weight_decay": args.weight_decay},
                              {"params": no_decay, "weight_decay": 0.0}], lr=args.lr)
-    spe = len(epoch_batches(len(ds), args.batch, args.seed, 0, rank, world, True))
+    spe = len(batches_of(0))
     total = args.max_steps if args.max_steps else args.epochs * spe
     sched = torch.optim.lr_scheduler.LambdaLR(opt, poly_lambda(total, args.power, args.warmup))
 
@@ -271,7 +318,7 @@ def main(argv=None):
     t_last = time.perf_counter()
     done = step >= total
     while not done:
-        batches = epoch_batches(len(ds), args.batch, args.seed, epoch, rank, world, True)
+        batches = batches_of(epoch)
         for bi in range(step - epoch * spe, len(batches)):
             b = collate(ds, batches[bi], device)
             logits = net(b["image"], b["ids"], b["attn"])

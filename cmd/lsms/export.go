@@ -68,9 +68,10 @@ type exportMeta struct {
 		} `json:"ids"`
 	} `json:"input"`
 	Preprocess struct {
-		HUWindow [2]float64 `json:"hu_window"`
-		Resize   string     `json:"resize"`
-		Size     int        `json:"size"`
+		HUWindow [2]float64  `json:"hu_window"`
+		Resize   string      `json:"resize"`
+		Size     int         `json:"size"`
+		ROI      *[4]float64 `json:"roi"`
 	} `json:"preprocess"`
 	Postprocess struct {
 		Threshold float64 `json:"threshold"`
@@ -122,6 +123,9 @@ func exportBundle(o exportOpts, stdout io.Writer) error {
 	hu := meta.Preprocess.HUWindow
 	if hu[1] <= hu[0] {
 		return fmt.Errorf("config has no preprocess.hu_window (want the JSON train/export.py writes)")
+	}
+	if err := bundle.CheckROI(meta.Preprocess.ROI); err != nil {
+		return fmt.Errorf("config preprocess.%v", err)
 	}
 	th := o.threshold
 	if th == 0 {
@@ -183,7 +187,7 @@ func exportBundle(o exportOpts, stdout io.Writer) error {
 	}
 	m := bundle.Manifest{
 		Name: name, Precision: "float32", Model: cfgJSON, InputSize: S,
-		Preprocess: bundle.Preprocess{HUWindow: hu, Resize: resize},
+		Preprocess: bundle.Preprocess{HUWindow: hu, Resize: resize, ROI: meta.Preprocess.ROI},
 		Tokenizer:  bundle.Tokenizer{Vocab: "vocab.txt", T: T, Lowercase: true, StripAccents: true},
 		Threshold:  th,
 		Provenance: map[string]string{"weights_sha256": wsum, "weights": filepath.Base(o.weights), "gelu": geluName(o.gpuGELU)},

@@ -63,6 +63,24 @@ type Preprocess struct {
 	HUWindow [2]float64 `json:"hu_window"`
 	// Resize names the resampling to S×S and back (informative).
 	Resize string `json:"resize"`
+	// ROI, when set, is the region of interest [x0, y0, x1, y1] as
+	// fractions of the slice's columns and rows: the model sees only that
+	// box (cropped, then resized to S×S) and predicts nothing outside it.
+	// Each edge is floor(f·n + 0.5) pixels (model.ROIBox).
+	ROI *[4]float64 `json:"roi,omitempty"`
+}
+
+// CheckROI reports whether roi is a valid region of interest:
+// 0 ≤ x0 < x1 ≤ 1 and 0 ≤ y0 < y1 ≤ 1 (nil is the whole slice).
+func CheckROI(roi *[4]float64) error {
+	if roi == nil {
+		return nil
+	}
+	x0, y0, x1, y1 := roi[0], roi[1], roi[2], roi[3]
+	if !(0 <= x0 && x0 < x1 && x1 <= 1 && 0 <= y0 && y0 < y1 && y1 <= 1) {
+		return fmt.Errorf("roi [%g, %g, %g, %g]: want 0 <= x0 < x1 <= 1 and 0 <= y0 < y1 <= 1", x0, y0, x1, y1)
+	}
+	return nil
 }
 
 // Tokenizer says how an expression becomes token ids.
@@ -148,6 +166,9 @@ func (m *Manifest) check() error {
 	}
 	if lo, hi := m.Preprocess.HUWindow[0], m.Preprocess.HUWindow[1]; !(hi > lo) {
 		return fmt.Errorf("preprocess.hu_window [%g, %g]: want lo < hi", lo, hi)
+	}
+	if err := CheckROI(m.Preprocess.ROI); err != nil {
+		return fmt.Errorf("preprocess.%v", err)
 	}
 	if !(m.Threshold > 0 && m.Threshold < 1) {
 		return fmt.Errorf("threshold %g: want 0 < t < 1", m.Threshold)

@@ -52,6 +52,45 @@ def hu_to_input(hu: np.ndarray) -> np.ndarray:
     return np.clip(x, 0.0, 1.0)
 
 
+def roi_box(roi, rows: int, cols: int):
+    """Pixel box (y0, y1, x0, x1) of a region of interest given as fractions
+    (x0, y0, x1, y1) of the slice's columns and rows: each edge is
+    floor(f * n + 0.5), clamped to [0, n]; None or an empty roi is the whole
+    slice. The Go segmenter computes the same box (model.ROIBox)."""
+    if not roi:
+        return 0, rows, 0, cols
+    x0, y0, x1, y1 = roi
+    def px(f, n):
+        return min(n, max(0, int(math.floor(f * n + 0.5))))
+    box = px(y0, rows), px(y1, rows), px(x0, cols), px(x1, cols)
+    if box[1] <= box[0] or box[3] <= box[2]:
+        raise ValueError(f"roi {roi} is empty on a {rows}x{cols} slice")
+    return box
+
+
+def parse_roi(s: str):
+    """'x0,y0,x1,y1' (fractions) -> tuple, or None for ''."""
+    if not s:
+        return None
+    v = tuple(float(t) for t in s.split(","))
+    if len(v) != 4 or not (0 <= v[0] < v[2] <= 1 and 0 <= v[1] < v[3] <= 1):
+        raise ValueError(f"roi {s!r}: want x0,y0,x1,y1 with 0 <= x0 < x1 <= 1 and 0 <= y0 < y1 <= 1")
+    return v
+
+
+def paste_logits(lg: torch.Tensor, rows: int, cols: int, roi) -> torch.Tensor:
+    """Logits [1,1,S,S] of the (cropped) input -> [1,1,rows,cols]: bilinear
+    (align_corners=False) to the box, -inf (probability 0) outside it."""
+    y0, y1, x0, x1 = roi_box(roi, rows, cols)
+    if (y0, y1, x0, x1) == (0, rows, 0, cols):
+        if lg.shape[-2:] != (rows, cols):
+            lg = F.interpolate(lg, size=(rows, cols), mode="bilinear", align_corners=False)
+        return lg
+    out = torch.full(lg.shape[:2] + (rows, cols), float("-inf"), dtype=lg.dtype)
+    out[..., y0:y1, x0:x1] = F.interpolate(lg, size=(y1 - y0, x1 - x0), mode="bilinear", align_corners=False)
+    return out
+
+
 def resize_image(x: torch.Tensor, size: int) -> torch.Tensor:
     """[1,H,W] float -> [1,size,size], bilinear, align_corners=False, no antialias."""
     if x.shape[-2:] == (size, size):
@@ -84,10 +123,11 @@ class SegDataset(torch.utils.data.Dataset):
     """Items -> dict(image [1,S,S] float, mask [1,S,S] float, ids [T] long,
     attn [T] long, mask_full [1,H,W] (original-size mask, eval only))."""
 
-    def __init__(self, items: Sequence[Item], size: int, keep_full: bool = False):
+    def __init__(self, items: Sequence[Item], size: int, keep_full: bool = False, roi=None):
         self.items = list(items)
         self.size = size
         self.keep_full = keep_full
+        self.roi = roi  # (x0, y0, x1, y1) fractions: crop before resizing (None: whole slice)
         self._cache: Dict[int, dict] = {}
 
     def __len__(self):
@@ -99,15 +139,16 @@ class SegDataset(torch.utils.data.Dataset):
         it = self.items[i]
         img = torch.from_numpy(hu_to_input(np.asarray(it.hu)))[None]
         msk = torch.from_numpy((np.asarray(it.mask) > 0).astype(np.float32))[None]
+        y0, y1, x0, x1 = roi_box(self.roi, img.shape[-2], img.shape[-1])
         d = {
-            "image": resize_image(img, self.size),
-            "mask": resize_mask(msk, self.size),
+            "image": resize_image(img[..., y0:y1, x0:x1], self.size),
+            "mask": resize_mask(msk[..., y0:y1, x0:x1], self.size),
             "ids": torch.as_tensor(np.asarray(it.ids), dtype=torch.long),
             "attn": torch.as_tensor(np.asarray(it.attn), dtype=torch.long),
         }
         if it.lesions is not None:
             les = torch.from_numpy((np.asarray(it.lesions) > 0).astype(np.float32))[None]
-            d["lesions"] = resize_mask(les, self.size)
+            d["lesions"] = resize_mask(les[..., y0:y1, x0:x1], self.size)
         else:
             d["lesions"] = d["mask"]
         if self.keep_full:

@@ -149,6 +149,38 @@ class DataTest(unittest.TestCase):
         self.assertEqual(x["ids"].dtype, torch.long)
 
 
+    def test_roi_box_and_paste(self):
+        from train.lsms.data import Item, paste_logits, parse_roi, roi_box
+        # the same cases as model/segmenter_test.go TestROIBox
+        r = (0.03125, 0.15625, 0.71875, 0.84375)
+        self.assertEqual(roi_box(None, 512, 512), (0, 512, 0, 512))
+        self.assertEqual(roi_box(r, 512, 512), (80, 432, 16, 368))
+        self.assertEqual(roi_box(r, 333, 401), (52, 281, 13, 288))
+        self.assertEqual(roi_box((0, 0, 1, 1), 7, 9), (0, 7, 0, 9))
+        self.assertEqual(roi_box((0.25, 0.25, 0.75, 0.75), 2, 2), (1, 2, 1, 2))
+        with self.assertRaises(ValueError):
+            roi_box((0.4, 0.4, 0.45, 0.45), 4, 4)
+        with self.assertRaises(ValueError):
+            parse_roi("0.5,0,0.4,1")
+        self.assertEqual(parse_roi("0,0.1,0.5,1"), (0.0, 0.1, 0.5, 1.0))
+        # the dataset crops image and mask to the box before resizing
+        hu = np.full((40, 40), -1000, np.int16)
+        hu[10:30, 20:40] = 240  # the box of roi (0.5, 0.25, 1, 0.75)
+        m = np.zeros((40, 40), np.uint8)
+        m[10:30, 20:40] = 1
+        ds = SegDataset([Item(hu, m, np.array([2, 3]), np.array([1, 1]))], 8, roi=(0.5, 0.25, 1, 0.75))
+        x = ds[0]
+        self.assertEqual(float(x["image"].min()), 1.0)
+        self.assertEqual(float(x["mask"].min()), 1.0)
+        # logits go back into the box; outside is -inf (probability 0)
+        lg = torch.randn(1, 1, 8, 8)
+        out = paste_logits(lg, 40, 40, (0.5, 0.25, 1, 0.75))
+        self.assertEqual(out.shape, (1, 1, 40, 40))
+        self.assertTrue(torch.isinf(out[..., :10, :]).all() and torch.isinf(out[..., :, :20]).all())
+        ref = torch.nn.functional.interpolate(lg, size=(20, 20), mode="bilinear", align_corners=False)
+        self.assertTrue(torch.equal(out[..., 10:30, 20:40], ref))
+
+
 class ExportTest(unittest.TestCase):
     def test_export_round_trip_with_bn_stats(self):
         from train.export import export, load_exported
@@ -196,6 +228,24 @@ class TrainUtilTest(unittest.TestCase):
         d = epoch_batches(10, 3, 1, 0, 0, 1, drop_last=True)
         self.assertEqual([len(b) for b in d], [3, 3, 3])
         self.assertEqual([len(b) for b in epoch_batches(2, 3, 1, 0, 0, 1, drop_last=True)], [2])
+
+    def test_pair_batches(self):
+        from train.train import pair_batches
+        # slice a: targets 1, 2, 3 (levels full/half); slice b: target 1 only
+        keys = [f"a/0/{t}" for t in (1, 1, 2, 2, 3, 3)] + ["b/0/1", "b/0/1"]
+        got = pair_batches(keys, 4, seed=3, epoch=0, rank=0, world=1)
+        self.assertEqual(len(got), 1)
+        self.assertEqual(got, pair_batches(keys, 4, seed=3, epoch=0, rank=0, world=1))
+        units = [got[0][:2], got[0][2:]]
+        for u in units:
+            k0, k1 = keys[u[0]], keys[u[1]]
+            self.assertEqual(k0.rsplit("/", 1)[0], k1.rsplit("/", 1)[0])  # same image
+            if k0.startswith("a/"):
+                self.assertNotEqual(k0, k1)  # two different targets
+            else:
+                self.assertNotEqual(u[0], u[1])  # two levels of the one target
+        with self.assertRaises(ValueError):
+            pair_batches(keys, 3, 0, 0, 0, 1)
 
     def test_poly_schedule(self):
         from train.train import poly_lambda

@@ -90,7 +90,12 @@ class MaskingTest(unittest.TestCase):
             # dropping the padding altogether gives the same result too
             c = svla(v[:1], lang[:1, :3], mask_bias(attn[:1, :3]))
         self.assertTrue(torch.equal(a, b))
-        self.assertTrue(torch.allclose(a[:1], c, atol=1e-6))
+        # same value up to float32 rounding: with 3 instead of 6 words the
+        # BLAS sums in another order (measured 4e-6 on outputs up to 8 with
+        # OpenBLAS, a few ulp of the intermediate sums), so the bound is
+        # relative to the output's scale; padding leaking in would be O(1)
+        err = float((a[:1] - c).abs().max())
+        self.assertLess(err, 1e-5 * float(a.abs().max()))
 
     def test_model_ignores_padding_ids(self):
         torch.manual_seed(2)
