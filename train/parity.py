@@ -28,10 +28,8 @@ import os
 
 import numpy as np
 import torch
-import torch.nn.functional as F
-
-from .export import load_any
-from .lsms.data import SegDataset, load_split
+from .export import load_any, roi_of
+from .lsms.data import SegDataset, load_split, paste_logits
 from .lsms.safetensors import atomic_write
 
 
@@ -55,7 +53,8 @@ def main(argv=None):
             r = json.loads(line)
             k = f"{r['case']}/{r['slice_index']}/{r['target_id']}"
             texts[k] = next((e["text"] for e in r["expressions"] if e["level"] == "full"), None)
-    ds = SegDataset(items, a.size)
+    roi = roi_of(a.model)  # the Go segmenter reads the same box from the bundle
+    ds = SegDataset(items, a.size, roi=roi)
     os.makedirs(a.out, exist_ok=True)
     cases = []
     with torch.no_grad():
@@ -67,7 +66,7 @@ def main(argv=None):
             np.save(os.path.join(a.out, f"case{k}_logits64.npy"), lg64.numpy()[0, 0])
             noise = float((lg.double() - lg64).abs().max())
             hu = np.asarray(it.hu)
-            up = F.interpolate(lg, size=hu.shape, mode="bilinear", align_corners=False)
+            up = paste_logits(lg, hu.shape[0], hu.shape[1], roi)
             mask = (torch.sigmoid(up) > a.threshold).numpy()[0, 0].astype(np.uint8)
             np.save(os.path.join(a.out, f"case{k}_hu.npy"), hu.astype(np.float32))
             np.save(os.path.join(a.out, f"case{k}_ids.npy"), np.asarray(it.ids, dtype=np.int32))
