@@ -7,6 +7,7 @@ package kernels
 var (
 	cpuAVX2FMA    bool // AVX, AVX2 and FMA3
 	cpuAVX512VNNI bool // AVX512F, AVX512VL and AVX512_VNNI (EVEX VPDPBUSD on ymm)
+	cpuAVX512DQ   bool // AVX512F and AVX512DQ with the OS saving ZMM state (the zmm float GEMM)
 )
 
 // cpuid executes CPUID with the given leaf and subleaf.
@@ -37,10 +38,12 @@ func init() {
 	const (
 		avx2     = 1 << 5
 		avx512f  = 1 << 16
+		avx512dq = 1 << 17
 		avx512vl = 1 << 31
 		vnni     = 1 << 11 // in ECX
 	)
 	cpuAVX2FMA = ebx7&avx2 != 0
 	cpuAVX512VNNI = cpuAVX2FMA && xcr0&0xE0 == 0xE0 && // opmask, ZMM_Hi256, Hi16_ZMM state
 		ebx7&(avx512f|avx512vl) == avx512f|avx512vl && ecx7&vnni != 0
+	cpuAVX512DQ = cpuAVX2FMA && xcr0&0xE0 == 0xE0 && ebx7&(avx512f|avx512dq) == avx512f|avx512dq
 }

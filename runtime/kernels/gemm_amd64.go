@@ -15,6 +15,10 @@ import (
 //   - float32, AVX2+FMA: 4×8, 4×16 and 4×24 tiles (4, 8 or 12 ymm
 //     accumulators) over one to three B panels of 8 columns, bias, clamp
 //     and a masked last panel applied in registers.
+//   - float32, AVX512F+DQ (at the VNNI level): 4×32 and 4×48 tiles of zmm
+//     accumulators, each zmm two B panels at the same k, so the sums are
+//     the ymm kernels' bit for bit at twice the FMA width
+//     (gemm512_amd64.s); the rest of a row's panels go to the ymm tiles.
 //   - int8, AVX512-VNNI: 4×8, 4×16 and 4×24 tiles of VPDPBUSD on ymm
 //     registers (uint8 A = a XOR 0x80 = a+128, formed in registers, times
 //     int8 B, four products per int32 lane; the B panels' column terms
@@ -76,6 +80,9 @@ func gemmLevels() []int {
 // weights packed at another level must not be used afterwards.
 func gemmSetLevel(l int) {
 	gemmF32Level = min(l, gemmLevelAVX2)
+	if l >= gemmLevelVNNI && cpuAVX512DQ {
+		gemmF32Level = gemmLevelVNNI // + the zmm float kernels
+	}
 	gemmI8Level = l
 }
 
@@ -186,12 +193,35 @@ func gemmRowF32AVX2(k, kp int, a *float32, rs, ks int, bp []float32, n int, out 
 	bs := gemmNRF * kp // panel stride
 	_ = bp[np*bs-1]
 	inf := float32(math.Inf(1))
-	var tile [gemmMR * 3 * gemmNRF]float32
+	var tile [gemmMR * 6 * gemmNRF]float32
+	zmm := gemmF32Level >= gemmLevelVNNI
 	for p := 0; p < np; {
 		w := gemmWidth(np - p)
+		if zmm {
+			w = gemmWidthZ(np - p)
+		}
 		n0 := p * gemmNRF
 		cols := min(w*gemmNRF, n-n0)
 		b := &bp[p*bs]
+		if w >= 4 {
+			// zmm tiles: the last zmm's lanes under a 16-bit mask (more
+			// than 8 of them: its high panel exists, padded in bp)
+			mask := uint64(1)<<(cols-(w-2)*gemmNRF) - 1
+			if rows == gemmMR {
+				_ = out[(gemmMR-1)*ldc+n0+cols-1]
+				var bb *float32
+				if bias != nil {
+					_ = bias[n0+cols-1]
+					bb = &bias[n0]
+				}
+				gemmF32KernZ(w, k, a, rs, ks, b, 4*bs, &out[n0], 4*ldc, bb, mask, lo, hi)
+			} else {
+				gemmF32KernZ(w, k, a, rs, ks, b, 4*bs, &tile[0], 4*6*gemmNRF, nil, 0xFFFF, -inf, inf)
+				gemmStoreF32(tile[:], 6*gemmNRF, n0, cols, out, ldc, rows, bias, lo, hi)
+			}
+			p += w
+			continue
+		}
 		if rows == gemmMR {
 			_ = out[(gemmMR-1)*ldc+n0+cols-1]
 			var mask *int32
@@ -205,11 +235,34 @@ func gemmRowF32AVX2(k, kp int, a *float32, rs, ks int, bp []float32, n int, out 
 			}
 			gemmF32Kern(w, k, a, rs, ks, b, 4*bs, &out[n0], 4*ldc, bb, mask, lo, hi)
 		} else {
-			gemmF32Kern(w, k, a, rs, ks, b, 4*bs, &tile[0], 4*3*gemmNRF, nil, nil, -inf, inf)
-			gemmStoreF32(tile[:], 3*gemmNRF, n0, cols, out, ldc, rows, bias, lo, hi)
+			gemmF32Kern(w, k, a, rs, ks, b, 4*bs, &tile[0], 4*6*gemmNRF, nil, nil, -inf, inf)
+			gemmStoreF32(tile[:], 6*gemmNRF, n0, cols, out, ldc, rows, bias, lo, hi)
 		}
 		p += w
 	}
+}
+
+// gemmWidthZ is the number of 8-column panels the next call covers when
+// r panels are left and the zmm tiles are on: 6 (4×48) or 4 (4×32), with
+// 8 as 4+4 (8 FMA cycles per k, against 6+4 for 4×48 then 4×16 on ymm);
+// under 4 the ymm tiles of gemmWidth.
+func gemmWidthZ(r int) int {
+	switch {
+	case r >= 6 && r != 8:
+		return 6
+	case r >= 4:
+		return 4
+	}
+	return gemmWidth(r)
+}
+
+// gemmF32KernZ calls the zmm float32 kernel for w = 6 or 4 panels.
+func gemmF32KernZ(w, k int, a *float32, rs, ks int, b *float32, bs int, c *float32, ldc int, bias *float32, mask uint64, lo, hi float32) {
+	if w == 6 {
+		gemmF32Z48(k, a, rs, ks, b, bs, c, ldc, bias, mask, lo, hi)
+		return
+	}
+	gemmF32Z32(k, a, rs, ks, b, bs, c, ldc, bias, mask, lo, hi)
 }
 
 // gemmF32Kern calls the float32 kernel for w panels.
@@ -321,6 +374,17 @@ func gemmRowI8SIMD(kq, kp int, a *int8, rs, ks int, bp []int64, n int, out []int
 //
 //go:noescape
 func gemmF32K24(k int, a *float32, rs, ks int, b *float32, bs int, c *float32, ldc int, bias *float32, mask *int32, lo, hi float32)
+
+// gemmF32Z48 is gemmF32K24 for six panels (w = 6) on zmm registers, the
+// last 16 columns stored under mask (bit j: column 32+j); same Go loop.
+//
+//go:noescape
+func gemmF32Z48(k int, a *float32, rs, ks int, b *float32, bs int, c *float32, ldc int, bias *float32, mask uint64, lo, hi float32)
+
+// gemmF32Z32 is gemmF32Z48 for four panels (w = 4; mask bit j: column 16+j).
+//
+//go:noescape
+func gemmF32Z32(k int, a *float32, rs, ks int, b *float32, bs int, c *float32, ldc int, bias *float32, mask uint64, lo, hi float32)
 
 // gemmF32K16 is gemmF32K24 for w = 2 (8 accumulators).
 //

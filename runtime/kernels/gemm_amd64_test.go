@@ -81,14 +81,38 @@ func gemmTBigFMA(x, y, z float32) float32 {
 	return r
 }
 
-// The float32 kernels equal their Go form bit for bit, packed or direct A,
+// The float32 kernels (ymm, and zmm where the CPU has AVX-512) equal their
+// Go form bit for bit, packed or direct A,
 // with and without bias or a masked last panel, and write only their tile.
 func TestGemmF32AsmKernels(t *testing.T) {
 	gemmTSkipNoAVX2(t)
 	rng := rand.New(rand.NewPCG(5, 6))
-	kerns := []func(int, *float32, int, int, *float32, int, *float32, int, *float32, *int32, float32, float32){gemmF32K8, gemmF32K16, gemmF32K24}
+	type kern func(k int, a *float32, rs, ks int, b *float32, bs int, c *float32, ldc int, bias *float32, cols int, lo, hi float32)
+	ymm := func(f func(int, *float32, int, int, *float32, int, *float32, int, *float32, *int32, float32, float32)) kern {
+		return func(k int, a *float32, rs, ks int, b *float32, bs int, c *float32, ldc int, bias *float32, cols int, lo, hi float32) {
+			var mask *int32
+			if r := cols % gemmNRF; r != 0 {
+				mask = &gemmTailMask[gemmNRF-r]
+			}
+			f(k, a, rs, ks, b, bs, c, ldc, bias, mask, lo, hi)
+		}
+	}
+	zmm := func(w int) kern {
+		return func(k int, a *float32, rs, ks int, b *float32, bs int, c *float32, ldc int, bias *float32, cols int, lo, hi float32) {
+			gemmF32KernZ(w, k, a, rs, ks, b, bs, c, ldc, bias, uint64(1)<<(cols-(w-2)*gemmNRF)-1, lo, hi)
+		}
+	}
+	kerns := map[int]kern{1: ymm(gemmF32K8), 2: ymm(gemmF32K16), 3: ymm(gemmF32K24)}
+	if cpuAVX512DQ {
+		kerns[4], kerns[6] = zmm(4), zmm(6)
+	} else {
+		t.Log("no AVX512F/DQ: the zmm kernels are not tested")
+	}
 	nan := float32(math.NaN())
-	for w := 1; w <= 3; w++ {
+	for _, w := range []int{1, 2, 3, 4, 6} {
+		if kerns[w] == nil {
+			continue
+		}
 		for _, k := range []int{1, 2, 3, 4, 5, 6, 7, 8, 9, 13, 64, 129, 1000} {
 			for _, direct := range []bool{false, true} {
 				for trial := range 8 {
@@ -111,10 +135,8 @@ func TestGemmF32AsmKernels(t *testing.T) {
 						a[rng.IntN(len(a))] = nan
 					}
 					cols := gemmNRF * w
-					var mask *int32
 					if trial >= 4 {
 						cols -= 1 + rng.IntN(gemmNRF-1)
-						mask = &gemmTailMask[gemmNRF-cols%gemmNRF]
 					}
 					ldc := cols + rng.IntN(9)
 					var bias []float32
@@ -130,7 +152,7 @@ func TestGemmF32AsmKernels(t *testing.T) {
 					}
 					got, gotOK := gemmTOut(gemmMR, cols, ldc, float32(-9))
 					want := make([]float32, gemmMR*ldc)
-					kerns[w-1](k, &a[0], 4*rs, 4*ks, &b[0], 4*bs, &got[0], 4*ldc, bp, mask, lo, hi)
+					kerns[w](k, &a[0], 4*rs, 4*ks, &b[0], 4*bs, &got[0], 4*ldc, bp, cols, lo, hi)
 					gemmF32KernGo(w, k, a, rs, ks, b, bs, want, ldc, cols, bias, lo, hi)
 					name := fmt.Sprintf("w=%d k=%d direct=%v trial=%d cols=%d", w, k, direct, trial, cols)
 					if !aOK() || !bOK() || !gotOK() {
