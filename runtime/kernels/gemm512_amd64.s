@@ -118,6 +118,101 @@ done:
 	VMINPS r, Z15, r; \
 	VMOVUPS r, K1, off(DI)
 
+// ---- int8, AVX512-VNNI on zmm ------------------------------------------
+//
+// As the ymm VNNI kernels (gemm_amd64.s), a zmm holding two quad panels at
+// the same group of four k. Integer sums: the same values as the ymm
+// kernels in any order. AX: a, R9: rs, R12: 3·rs, R11: ks, BX: b, R8: panel
+// stride, R13: 3·stride, R10: 5·stride, CX: groups of four k; Z16 = 0x80
+// bytes. The tile is written as 4×24 halves (row stride 24 int32, the
+// second half 384 bytes on) for the ymm output stages: columns 0–23 in
+// the first, 24–47 in the second.
+
+#define ZI8_PROLOGUE \
+	MOVQ kq+0(FP), CX; \
+	MOVQ a+8(FP), AX; \
+	MOVQ rs+16(FP), R9; \
+	LEAQ (R9)(R9*2), R12; \
+	MOVQ ks+24(FP), R11; \
+	MOVQ b+32(FP), BX; \
+	MOVQ bs+40(FP), R8; \
+	LEAQ (R8)(R8*2), R13; \
+	LEAQ (R8)(R8*4), R10; \
+	MOVL $0x80808080, DX; \
+	VPBROADCASTD DX, Z16
+
+#define ZI8_A(src, r) \
+	VPBROADCASTD src, r; \
+	VPXORD Z16, r, r
+
+#define ZI8_STEP48(bo) \
+	VMOVDQU bo(BX), Y12; \
+	VINSERTI32X8 $1, bo(BX)(R8*1), Z12, Z12; \
+	VMOVDQU bo(BX)(R8*2), Y13; \
+	VINSERTI32X8 $1, bo(BX)(R13*1), Z13, Z13; \
+	VMOVDQU bo(BX)(R8*4), Y14; \
+	VINSERTI32X8 $1, bo(BX)(R10*1), Z14, Z14; \
+	ZI8_A((AX), Z15); \
+	ZI8_A((AX)(R9*1), Z17); \
+	ZI8_A((AX)(R9*2), Z18); \
+	ZI8_A((AX)(R12*1), Z19); \
+	VPDPBUSD Z12, Z15, Z0; \
+	VPDPBUSD Z13, Z15, Z1; \
+	VPDPBUSD Z14, Z15, Z2; \
+	VPDPBUSD Z12, Z17, Z3; \
+	VPDPBUSD Z13, Z17, Z4; \
+	VPDPBUSD Z14, Z17, Z5; \
+	VPDPBUSD Z12, Z18, Z6; \
+	VPDPBUSD Z13, Z18, Z7; \
+	VPDPBUSD Z14, Z18, Z8; \
+	VPDPBUSD Z12, Z19, Z9; \
+	VPDPBUSD Z13, Z19, Z10; \
+	VPDPBUSD Z14, Z19, Z11; \
+	ADDQ R11, AX
+
+#define ZI8_STEP32(bo) \
+	VMOVDQU bo(BX), Y12; \
+	VINSERTI32X8 $1, bo(BX)(R8*1), Z12, Z12; \
+	VMOVDQU bo(BX)(R8*2), Y13; \
+	VINSERTI32X8 $1, bo(BX)(R13*1), Z13, Z13; \
+	ZI8_A((AX), Z15); \
+	ZI8_A((AX)(R9*1), Z17); \
+	ZI8_A((AX)(R9*2), Z18); \
+	ZI8_A((AX)(R12*1), Z19); \
+	VPDPBUSD Z12, Z15, Z0; \
+	VPDPBUSD Z13, Z15, Z1; \
+	VPDPBUSD Z12, Z17, Z2; \
+	VPDPBUSD Z13, Z17, Z3; \
+	VPDPBUSD Z12, Z18, Z4; \
+	VPDPBUSD Z13, Z18, Z5; \
+	VPDPBUSD Z12, Z19, Z6; \
+	VPDPBUSD Z13, Z19, Z7; \
+	ADDQ R11, AX
+
+// The k loop: two groups of four k at a time, then one (a quad panel's
+// groups are 32 bytes apart).
+#define ZI8_LOOP(STEP, loop2, tail, done) \
+	CMPQ CX, $2; \
+	JLT tail; \
+loop2: \
+	STEP(0); \
+	STEP(32); \
+	ADDQ $64, BX; \
+	SUBQ $2, CX; \
+	CMPQ CX, $2; \
+	JGE loop2; \
+tail: \
+	TESTQ CX, CX; \
+	JZ done; \
+	STEP(0); \
+done:
+
+// Store zmm r (columns c..c+15 of a row) as two ymm halves at lo(DI) and
+// hi(DI).
+#define ZI8_ST(r, y, lo, hi) \
+	VMOVDQU y, lo(DI); \
+	VEXTRACTI32X8 $1, r, hi(DI)
+
 // func gemmF32Z48(k int, a *float32, rs, ks int, b *float32, bs int, c *float32, ldc int, bias *float32, mask uint64, lo, hi float32)
 TEXT ·gemmF32Z48(SB), NOSPLIT, $0-88
 	Z_PROLOGUE
@@ -212,5 +307,73 @@ z32nobias:
 	ADDQ SI, DI
 	Z_CS(Z6, 0)
 	Z_CSM(Z7, 64)
+	VZEROUPPER
+	RET
+
+// func gemmI8Z48VNNI(kq int, a *int8, rs, ks int, b *int64, bs int, c *int32)
+TEXT ·gemmI8Z48VNNI(SB), NOSPLIT, $0-56
+	ZI8_PROLOGUE
+	// accumulators start from the column terms (each panel's first 32 bytes)
+	VMOVDQU (BX), Y0
+	VINSERTI32X8 $1, (BX)(R8*1), Z0, Z0
+	VMOVDQU (BX)(R8*2), Y1
+	VINSERTI32X8 $1, (BX)(R13*1), Z1, Z1
+	VMOVDQU (BX)(R8*4), Y2
+	VINSERTI32X8 $1, (BX)(R10*1), Z2, Z2
+	VMOVDQA64 Z0, Z3
+	VMOVDQA64 Z1, Z4
+	VMOVDQA64 Z2, Z5
+	VMOVDQA64 Z0, Z6
+	VMOVDQA64 Z1, Z7
+	VMOVDQA64 Z2, Z8
+	VMOVDQA64 Z0, Z9
+	VMOVDQA64 Z1, Z10
+	VMOVDQA64 Z2, Z11
+	ADDQ $32, BX
+	ZI8_LOOP(ZI8_STEP48, zq48loop2, zq48tail, zq48done)
+	MOVQ c+48(FP), DI
+	// row i: columns 0–15 in Z(3i), 16–31 in Z(3i+1), 32–47 in Z(3i+2);
+	// 0–23 go to the first half at 96i, 24–47 to the second at 384+96i
+	VMOVDQU32 Z0, 0(DI)
+	ZI8_ST(Z1, Y1, 64, 384)
+	VMOVDQU32 Z2, 416(DI)
+	VMOVDQU32 Z3, 96(DI)
+	ZI8_ST(Z4, Y4, 160, 480)
+	VMOVDQU32 Z5, 512(DI)
+	VMOVDQU32 Z6, 192(DI)
+	ZI8_ST(Z7, Y7, 256, 576)
+	VMOVDQU32 Z8, 608(DI)
+	VMOVDQU32 Z9, 288(DI)
+	ZI8_ST(Z10, Y10, 352, 672)
+	VMOVDQU32 Z11, 704(DI)
+	VZEROUPPER
+	RET
+
+// func gemmI8Z32VNNI(kq int, a *int8, rs, ks int, b *int64, bs int, c *int32)
+TEXT ·gemmI8Z32VNNI(SB), NOSPLIT, $0-56
+	ZI8_PROLOGUE
+	VMOVDQU (BX), Y0
+	VINSERTI32X8 $1, (BX)(R8*1), Z0, Z0
+	VMOVDQU (BX)(R8*2), Y1
+	VINSERTI32X8 $1, (BX)(R13*1), Z1, Z1
+	VMOVDQA64 Z0, Z2
+	VMOVDQA64 Z1, Z3
+	VMOVDQA64 Z0, Z4
+	VMOVDQA64 Z1, Z5
+	VMOVDQA64 Z0, Z6
+	VMOVDQA64 Z1, Z7
+	ADDQ $32, BX
+	ZI8_LOOP(ZI8_STEP32, zq32loop2, zq32tail, zq32done)
+	MOVQ c+48(FP), DI
+	// row i: columns 0–15 in Z(2i), 16–31 in Z(2i+1); 0–23 to the first
+	// half at 96i, 24–31 to the second at 384+96i
+	VMOVDQU32 Z0, 0(DI)
+	ZI8_ST(Z1, Y1, 64, 384)
+	VMOVDQU32 Z2, 96(DI)
+	ZI8_ST(Z3, Y3, 160, 480)
+	VMOVDQU32 Z4, 192(DI)
+	ZI8_ST(Z5, Y5, 256, 576)
+	VMOVDQU32 Z6, 288(DI)
+	ZI8_ST(Z7, Y7, 352, 672)
 	VZEROUPPER
 	RET

@@ -34,7 +34,8 @@ import (
 // rows of the input (1×1 convolutions, FULLY_CONNECTED, BATCH_MATMUL),
 // through a row stride rs and a k stride ks. The int8 level must not
 // change between packing B and multiplying. LSMS_GEMM=go or LSMS_GEMM=avx2
-// in the environment caps the level (for comparisons and debugging).
+// in the environment caps the level, LSMS_GEMM=ymm keeps the zmm tiles off
+// (for comparisons and debugging).
 
 const (
 	gemmLevelGo   = iota // portable Go kernels
@@ -43,8 +44,9 @@ const (
 )
 
 var (
-	gemmF32Level int // gemmLevelGo or gemmLevelAVX2
-	gemmI8Level  int // any level
+	gemmF32Level int  // gemmLevelGo, gemmLevelAVX2 or (zmm tiles too) gemmLevelVNNI
+	gemmI8Level  int  // any level
+	gemmZmm      bool // the zmm tiles (float32 and int8) are on
 )
 
 func init() { gemmSetLevel(gemmCPULevel()) }
@@ -67,6 +69,10 @@ func gemmCPULevel() int {
 	return l
 }
 
+// gemmNoZmm reports LSMS_GEMM=ymm: the VNNI level without the zmm tiles
+// (comparisons).
+var gemmNoZmm = os.Getenv("LSMS_GEMM") == "ymm"
+
 // gemmLevels lists the kernel levels this machine runs (tests).
 func gemmLevels() []int {
 	var ls []int
@@ -80,7 +86,8 @@ func gemmLevels() []int {
 // weights packed at another level must not be used afterwards.
 func gemmSetLevel(l int) {
 	gemmF32Level = min(l, gemmLevelAVX2)
-	if l >= gemmLevelVNNI && cpuAVX512DQ {
+	gemmZmm = l >= gemmLevelVNNI && cpuAVX512DQ && !gemmNoZmm
+	if gemmZmm {
 		gemmF32Level = gemmLevelVNNI // + the zmm float kernels
 	}
 	gemmI8Level = l
@@ -194,7 +201,7 @@ func gemmRowF32AVX2(k, kp int, a *float32, rs, ks int, bp []float32, n int, out 
 	_ = bp[np*bs-1]
 	inf := float32(math.Inf(1))
 	var tile [gemmMR * 6 * gemmNRF]float32
-	zmm := gemmF32Level >= gemmLevelVNNI
+	zmm := gemmZmm
 	for p := 0; p < np; {
 		w := gemmWidth(np - p)
 		if zmm {
@@ -306,13 +313,21 @@ func gemmRowI8SIMD(kq, kp int, a *int8, rs, ks int, bp []int64, n int, out []int
 	ps := gemmQuadPanel(kp)
 	np := gemmPanels(n, gemmNRQ)
 	_ = bp[np*ps-1]
-	var tile [gemmMR * 3 * gemmNRQ]int32
+	const half = gemmMR * 3 * gemmNRQ // a 4×24 half of the tile
+	var tile [2 * half]int32
 	for p := 0; p < np; {
 		w := 1
 		b := &bp[p*ps]
 		if gemmI8Level == gemmLevelVNNI {
 			w = gemmWidth(np - p)
+			if gemmZmm {
+				w = gemmWidthZ(np - p)
+			}
 			switch w {
+			case 6:
+				gemmI8Z48VNNI(kq, a, rs, ks, b, 8*ps, &tile[0])
+			case 4:
+				gemmI8Z32VNNI(kq, a, rs, ks, b, 8*ps, &tile[0])
 			case 3:
 				gemmI8K24VNNI(kq, a, rs, ks, b, 8*ps, &tile[0])
 			case 2:
@@ -323,27 +338,31 @@ func gemmRowI8SIMD(kq, kp int, a *int8, rs, ks int, bp []int64, n int, out []int
 		} else {
 			gemmI8K8AVX2(kq, a, rs, ks, b, &tile[0])
 		}
-		n0 := p * gemmNRQ
-		cols := min(w*gemmNRQ, n-n0)
-		if q.vScale != nil {
-			last := n0 + cols - 1
-			_ = out[(rows-1)*ldc+last]
-			_, _ = q.colAdd[last], q.vScale[last]
-			gemmRequantF32AVX2(&tile[0], rows, cols, &out[n0], ldc, &q.colAdd[n0], rowAdd,
-				&q.vScale[n0], &gemmTailMask[(8-cols%8)%8], q.zp, q.lo, q.hi, float32(q.lo-q.zp), float32(q.hi-q.zp))
-		} else if q.vMul != nil {
-			var plain int32
-			if !q.vLeftAny && *rowAdd == [gemmMR]int32{} {
-				plain = 1
+		// the output stage on each 4×24 half of the tile
+		for h := 0; h < min(w*gemmNRQ, n-p*gemmNRQ); h += 3 * gemmNRQ {
+			n0 := p*gemmNRQ + h
+			cols := min(w*gemmNRQ-h, n-n0, 3*gemmNRQ)
+			c := &tile[h/(3*gemmNRQ)*half]
+			if q.vScale != nil {
+				last := n0 + cols - 1
+				_ = out[(rows-1)*ldc+last]
+				_, _ = q.colAdd[last], q.vScale[last]
+				gemmRequantF32AVX2(c, rows, cols, &out[n0], ldc, &q.colAdd[n0], rowAdd,
+					&q.vScale[n0], &gemmTailMask[(8-cols%8)%8], q.zp, q.lo, q.hi, float32(q.lo-q.zp), float32(q.hi-q.zp))
+			} else if q.vMul != nil {
+				var plain int32
+				if !q.vLeftAny && *rowAdd == [gemmMR]int32{} {
+					plain = 1
+				}
+				last := n0 + cols - 1
+				_ = out[(rows-1)*ldc+last]
+				_, _ = q.colAdd[last], q.vMul[last]
+				_, _, _ = q.vLeft[last], q.vRight[last], q.vMask[last]
+				gemmRequantAVX2(c, rows, cols, &out[n0], ldc, &q.colAdd[n0], rowAdd,
+					&q.vMul[n0], &q.vLeft[n0], &q.vRight[n0], &q.vMask[n0], &gemmTailMask[(8-cols%8)%8], q.zp, q.lo, q.hi, plain)
+			} else {
+				gemmStoreI8(tile[h/(3*gemmNRQ)*half:], 3*gemmNRQ, n0, cols, out, ldc, rows, q, rowAdd)
 			}
-			last := n0 + cols - 1
-			_ = out[(rows-1)*ldc+last]
-			_, _ = q.colAdd[last], q.vMul[last]
-			_, _, _ = q.vLeft[last], q.vRight[last], q.vMask[last]
-			gemmRequantAVX2(&tile[0], rows, cols, &out[n0], ldc, &q.colAdd[n0], rowAdd,
-				&q.vMul[n0], &q.vLeft[n0], &q.vRight[n0], &q.vMask[n0], &gemmTailMask[(8-cols%8)%8], q.zp, q.lo, q.hi, plain)
-		} else {
-			gemmStoreI8(tile[:], 3*gemmNRQ, n0, cols, out, ldc, rows, q, rowAdd)
 		}
 		p += w
 	}
@@ -415,6 +434,18 @@ func gemmF32K8(k int, a *float32, rs, ks int, b *float32, bs int, c *float32, ld
 //
 //go:noescape
 func gemmI8K24VNNI(kq int, a *int8, rs, ks int, b *int64, bs int, c *int32)
+
+// gemmI8Z48VNNI is gemmI8K24VNNI for six panels (w = 6) on zmm
+// registers; the tile is two 4×24 halves (row stride 24, columns 24–47 in
+// c[96:]).
+//
+//go:noescape
+func gemmI8Z48VNNI(kq int, a *int8, rs, ks int, b *int64, bs int, c *int32)
+
+// gemmI8Z32VNNI is gemmI8Z48VNNI for four panels (columns 24–31 in c[96:]).
+//
+//go:noescape
+func gemmI8Z32VNNI(kq int, a *int8, rs, ks int, b *int64, bs int, c *int32)
 
 // gemmI8K16VNNI is gemmI8K24VNNI for w = 2.
 //
@@ -509,8 +540,10 @@ func gemmF32KernGo(w, k int, a []float32, rs, ks int, b []float32, bs int, c []f
 }
 
 // gemmI8KernGo is the Go form of gemmI8K8VNNI (w = 1), gemmI8K16VNNI
-// (w = 2), gemmI8K24VNNI (w = 3) and, with vnni false, gemmI8K8AVX2; bs is
-// the panel stride in bytes and the tile c has row stride 24.
+// (w = 2), gemmI8K24VNNI (w = 3), gemmI8Z32VNNI (w = 4), gemmI8Z48VNNI
+// (w = 6) and, with vnni false, gemmI8K8AVX2; bs is the panel stride in
+// bytes and the tile c is 4×24 halves of row stride 24 (columns 24–47 in
+// c[96:]).
 func gemmI8KernGo(w, kq int, a []int8, rs, ks int, b []int64, bs int, c []int32, vnni bool) {
 	bb := gemmI64Bytes(b)
 	for i := range gemmMR {
@@ -529,7 +562,7 @@ func gemmI8KernGo(w, kq int, a []int8, rs, ks int, b []int64, bs int, c []int32,
 			if vnni {
 				acc += int32(binary.LittleEndian.Uint32(p[4*(j%gemmNRQ):]))
 			}
-			c[i*3*gemmNRQ+j] = acc
+			c[j/(3*gemmNRQ)*gemmMR*3*gemmNRQ+i*3*gemmNRQ+j%(3*gemmNRQ)] = acc
 		}
 	}
 }

@@ -189,6 +189,9 @@ func TestGemmI8AsmKernels(t *testing.T) {
 			kern{"vnni8", 1, true, func(kq int, a *int8, rs, ks int, b *int64, _ int, c *int32) { gemmI8K8VNNI(kq, a, rs, ks, b, c) }},
 			kern{"vnni16", 2, true, gemmI8K16VNNI},
 			kern{"vnni24", 3, true, gemmI8K24VNNI})
+		if cpuAVX512DQ {
+			kerns = append(kerns, kern{"vnni32z", 4, true, gemmI8Z32VNNI}, kern{"vnni48z", 6, true, gemmI8Z48VNNI})
+		}
 	} else {
 		t.Log("no AVX512-VNNI: only the AVX2 int8 kernel is tested")
 	}
@@ -226,11 +229,11 @@ func TestGemmI8AsmKernels(t *testing.T) {
 						bb[i] = []byte{0x80, 0x7f}[rng.IntN(2)]
 					}
 				}
-				got, gotOK := gemmTGuard(gemmMR*24, 16, int32(-7))
+				got, gotOK := gemmTGuard(2*gemmMR*24, 16, int32(-7))
 				for i := range got {
 					got[i] = -7
 				}
-				want := make([]int32, gemmMR*24)
+				want := make([]int32, 2*gemmMR*24)
 				for i := range want {
 					want[i] = -7
 				}
