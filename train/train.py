@@ -61,6 +61,9 @@ def parse_args(argv=None):
     ap.add_argument("--aux-weight", type=float, default=0.0,
                     help="weight of an auxiliary 'all lesions on the slice' loss on the decoder "
                          "features (a training-only 1x1 head, not part of the exported model)")
+    ap.add_argument("--distractor-weight", type=float, default=1.0,
+                    help="BCE weight of the pixels of the slice's other lesions (predicting a lesion "
+                         "the expression does not name costs this much more than background)")
     ap.add_argument("--pairs", action="store_true",
                     help="batches of slice pairs: two expressions (two targets) of the same image per pair")
     ap.add_argument("--roi", default="",
@@ -322,7 +325,8 @@ def main(argv=None):
         for bi in range(step - epoch * spe, len(batches)):
             b = collate(ds, batches[bi], device)
             logits = net(b["image"], b["ids"], b["attn"])
-            loss, bce, dice = bce_dice_loss(logits, b["mask"], pos_weight=args.pos_weight)
+            loss, bce, dice = bce_dice_loss(logits, b["mask"], pos_weight=args.pos_weight,
+                                            distractors=b["lesions"], distractor_weight=args.distractor_weight)
             aux_loss = None
             if aux is not None:
                 aux_loss, _, _ = bce_dice_loss(aux(logits.shape[2:]), b["lesions"],

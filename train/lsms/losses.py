@@ -13,9 +13,15 @@ def dice_loss(logits: torch.Tensor, target: torch.Tensor, smooth: float = 1.0) -
 
 
 def bce_dice_loss(logits, target, bce_weight: float = 1.0, dice_weight: float = 1.0,
-                  pos_weight: float = 1.0):
+                  pos_weight: float = 1.0, distractors=None, distractor_weight: float = 1.0):
+    """BCE (target pixels weighted pos_weight; with distractors, a {0,1} map
+    of the other lesions on the slice, their pixels weighted
+    distractor_weight) + soft Dice."""
     pw = None if pos_weight == 1.0 else torch.tensor(pos_weight, dtype=logits.dtype, device=logits.device)
-    bce = F.binary_cross_entropy_with_logits(logits, target, pos_weight=pw)
+    w = None
+    if distractors is not None and distractor_weight != 1.0:
+        w = 1.0 + (distractor_weight - 1.0) * distractors * (1.0 - target)
+    bce = F.binary_cross_entropy_with_logits(logits, target, weight=w, pos_weight=pw)
     dice = dice_loss(logits, target)
     return bce_weight * bce + dice_weight * dice, bce.detach(), dice.detach()
 

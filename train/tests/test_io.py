@@ -273,6 +273,24 @@ class LossTest(unittest.TestCase):
         self.assertLess(float(good), 0.01)
         self.assertGreater(float(bad), 1.0)
 
+    def test_distractor_weight(self):
+        # target top-left, another lesion bottom-right: predicting both costs
+        # more BCE with distractor weight 10 than with 1, by exactly the
+        # extra weight on the distractor's pixels; predicting the target alone
+        # costs the same either way
+        t = torch.zeros(1, 1, 4, 4)
+        t[..., :2, :2] = 1
+        d = torch.zeros(1, 1, 4, 4)
+        d[..., 2:, 2:] = 1
+        both = (t + d) * 20 - 10
+        _, b1, _ = bce_dice_loss(both, t, distractors=t + d, distractor_weight=1.0)
+        _, b10, _ = bce_dice_loss(both, t, distractors=t + d, distractor_weight=10.0)
+        per_px = float(torch.nn.functional.softplus(torch.tensor(10.0)))  # BCE of logit 10 on a 0
+        self.assertAlmostEqual(float(b10 - b1), 9 * 4 * per_px / 16, places=5)
+        _, a1, _ = bce_dice_loss(t * 20 - 10, t, distractors=t + d, distractor_weight=1.0)
+        _, a10, _ = bce_dice_loss(t * 20 - 10, t, distractors=t + d, distractor_weight=10.0)
+        self.assertLess(float(a10 - a1), 1e-6 * (1 + float(a1)) + 5e-4)
+
 
 if __name__ == "__main__":
     unittest.main()
