@@ -4,10 +4,13 @@
 //
 // The bundle (model/bundle) holds two graphs: the text encoder runs once per
 // expression (its word features are cached), the vision graph once per slice.
-// Preprocessing follows the bundle's manifest: HU window to [0, 1], bilinear
-// resize to S×S (half-pixel centres, no antialiasing — PyTorch's
-// F.interpolate(mode="bilinear", align_corners=False)); the logits are resized
-// back the same way, then sigmoid and threshold.
+// Preprocessing follows the bundle's manifest: HU window to [0, 1], the
+// region of interest when the manifest names one (a box given as fractions
+// of the slice, see ROIBox), bilinear resize to S×S (half-pixel centres, no
+// antialiasing — PyTorch's F.interpolate(mode="bilinear",
+// align_corners=False)); the logits are resized back the same way to the
+// box (the slice when there is none), then sigmoid and threshold; outside
+// the box the probability is 0.
 //
 // Subpackages build the graphs (lsms, bert, graph), read weights
 // (safetensors) and bundles (bundle).
