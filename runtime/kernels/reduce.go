@@ -45,6 +45,7 @@ type reduce struct {
 	red        []bool
 	istr, ostr []int
 	par        int // kept axis split among threads, or -1
+	rows       bool // [rows, inner] reduced over rows: the column-sum kernels
 	outN       int
 	count      int // inputs per output
 
@@ -122,6 +123,11 @@ func (k *reduce) Prepare(ctx *Context, n *Node) (int, error) {
 		}
 	}
 	k.normalize(in.Shape, reduced)
+
+	// Every axis but the innermost reduced (an NHWC mean over H, W): sums
+	// of columns, all rows in one call.
+	r := len(k.dims)
+	k.rows = r == 2 && k.red[0] && !k.red[1]
 
 	// Thread split: the largest kept axis.
 	k.par = -1
@@ -260,10 +266,34 @@ func (k *reduce) Eval(ctx *Context, n *Node) error {
 }
 
 func (k *reduce) accF32(lo, hi int) {
+	if k.rows {
+		reduceRows(view[float32](k.acc)[lo:hi], view[float32](k.src)[lo:], k.dims[0], k.dims[1], reduceRowsF32SIMD)
+		return
+	}
 	reduceAccum(k, view[float32](k.src), view[float32](k.acc), lo, hi, reduceAddRowF32)
 }
 func (k *reduce) accI8(lo, hi int) {
+	if k.rows {
+		reduceRows(view[int32](k.acc)[lo:hi], view[int8](k.src)[lo:], k.dims[0], k.dims[1], reduceRowsI8SIMD)
+		return
+	}
 	reduceAccum(k, view[int8](k.src), view[int32](k.acc), lo, hi, reduceAddRowI8)
+}
+
+// reduceRows adds column j of rows×len(acc) inputs src[r*stride+j] to
+// acc[j], each column in row order (the order of reduceAccum, so float32
+// gives the same bits): the vector kernel simd does a leading multiple of
+// 8 of the columns, this loop the rest.
+func reduceRows[In int8 | float32, Acc int32 | float32](acc []Acc, src []In, rows, stride int, simd func(acc []Acc, src []In, n, rows, stride int) int) {
+	n := len(acc)
+	m := simd(acc, src, n, rows, stride)
+	for r := range rows {
+		row := src[r*stride+m : r*stride+n]
+		a := acc[m:n]
+		for j, x := range row {
+			a[j] += Acc(x)
+		}
+	}
 }
 func (k *reduce) accI32(lo, hi int) {
 	reduceAccum(k, view[int32](k.src), view[int32](k.acc), lo, hi, nil)
