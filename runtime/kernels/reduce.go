@@ -44,7 +44,7 @@ type reduce struct {
 	dims       []int
 	red        []bool
 	istr, ostr []int
-	par        int // kept axis split among threads, or -1
+	par        int  // kept axis split among threads, or -1
 	rows       bool // [rows, inner] reduced over rows: the column-sum kernels
 	outN       int
 	count      int // inputs per output
