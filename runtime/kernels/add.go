@@ -185,6 +185,7 @@ func (k *addSub) Prepare(ctx *Context, n *Node) (int, error) {
 		switch {
 		case k.q.xnn:
 			k.i8 = k.q.rowXNNVec
+			k.i8Rows = k.q.rowsXNNSIMD
 		default:
 			k.i8 = ewI8Row(k.q.apply, k.out.NumElements())
 		}

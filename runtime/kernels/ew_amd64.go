@@ -83,23 +83,26 @@ func ewBinF32SIMD(op int, dst, a, b []float32, ia, ib int, lo, hi float32) int {
 }
 
 // ewAddI8XNN is the XNNPACK-form int8 ADD/SUB row (addQuantParams.rowXNN
-// with both inputs vectors) on n, a positive multiple of 8, elements:
+// with both inputs vectors) on n, a positive multiple of 8, elements, b
+// read as a row of bn (a multiple of 8 dividing n) repeated:
 //
-//	v := (bias + int32(a[i])*xa + int32(b[i])*xb) >> shift
+//	v := (bias + int32(a[i])*xa + int32(b[i%bn])*xb) >> shift
 //	dst[i] = int8(min(max(v, lo), hi) + zp)
 //
 //go:noescape
-func ewAddI8XNN(dst, a, b *int8, n int, xa, xb, bias, shift, lo, hi, zp int32)
+func ewAddI8XNN(dst, a, b *int8, n int, xa, xb, bias, shift, lo, hi, zp int32, bn int)
 
 // ewMulI8XNN is the XNNPACK-form int8 MUL row on n, a positive multiple of
 // 8, elements:
 //
-//	v := (int32(a[i])*ka + ca) * (int32(b[i])*kb + cb)
+//	v := (int32(a[i])*ka + ca) * (int32(b[i%bn])*kb + cb)
 //	f := min(max(float32(v)*scale, lo), hi)
 //	dst[i] = int8(int32(math.RoundToEven(float64(f))) + zp)
 //
+// (bn as for ewAddI8XNN).
+//
 //go:noescape
-func ewMulI8XNN(dst, a, b *int8, n int, ka, ca, kb, cb int32, scale, lo, hi float32, zp int32)
+func ewMulI8XNN(dst, a, b *int8, n int, ka, ca, kb, cb int32, scale, lo, hi float32, zp int32, bn int)
 
 // rowXNNSIMD does the leading multiple of 8 of an XNNPACK-form int8
 // ADD/SUB row in AVX2 (a broadcast input folded into the bias) and
@@ -123,8 +126,32 @@ func (p *addQuantParams) rowXNNSIMD(dst, a, b []int8, ia, ib int) int {
 	default:
 		_, _ = a[m-1], b[m-1]
 	}
-	ewAddI8XNN(&dst[0], ap, bp, m, xa, xb, bias, int32(p.xShift&31), p.lo-p.oZP, p.hi-p.oZP, p.oZP)
+	ewAddI8XNN(&dst[0], ap, bp, m, xa, xb, bias, int32(p.xShift&31), p.lo-p.oZP, p.hi-p.oZP, p.oZP, m)
 	return m
+}
+
+// rowsXNNSIMD does rows×inner elements of an XNNPACK-form int8 ADD/SUB,
+// a contiguous and b one row of inner values repeated, in one vector call
+// (inner a multiple of 8); false when it cannot.
+func (p *addQuantParams) rowsXNNSIMD(dst, a, b []int8, rows, inner int) bool {
+	n := rows * inner
+	if !cpuAVX2FMA || inner%8 != 0 || n == 0 {
+		return false
+	}
+	_, _, _ = dst[n-1], a[n-1], b[inner-1]
+	ewAddI8XNN(&dst[0], &a[0], &b[0], n, p.xa, p.xb, p.xBias, int32(p.xShift&31), p.lo-p.oZP, p.hi-p.oZP, p.oZP, inner)
+	return true
+}
+
+// rowsXNNSIMD is addQuantParams.rowsXNNSIMD for MUL.
+func (p *mulQuantParams) rowsXNNSIMD(dst, a, b []int8, rows, inner int) bool {
+	n := rows * inner
+	if !cpuAVX2FMA || inner%8 != 0 || n == 0 {
+		return false
+	}
+	_, _, _ = dst[n-1], a[n-1], b[inner-1]
+	ewMulI8XNN(&dst[0], &a[0], &b[0], n, 1, p.aOff, 1, p.bOff, p.xScale, float32(p.lo-p.oZP), float32(p.hi-p.oZP), p.oZP, inner)
+	return true
 }
 
 // rowXNNSIMD is addQuantParams.rowXNNSIMD for MUL.
@@ -145,7 +172,7 @@ func (p *mulQuantParams) rowXNNSIMD(dst, a, b []int8, ia, ib int) int {
 	default:
 		_, _ = a[m-1], b[m-1]
 	}
-	ewMulI8XNN(&dst[0], ap, bp, m, ka, ca, kb, cb, p.xScale, float32(p.lo-p.oZP), float32(p.hi-p.oZP), p.oZP)
+	ewMulI8XNN(&dst[0], ap, bp, m, ka, ca, kb, cb, p.xScale, float32(p.lo-p.oZP), float32(p.hi-p.oZP), p.oZP, m)
 	return m
 }
 

@@ -130,14 +130,28 @@ EW_VR(·ewDivF32VR, VDIVPS, dvr, dvr2)
 // positive multiple of 8; a broadcast input is folded into the constants
 // by the caller (its pointer then aliases the other input, times 0).
 //
-// func ewAddI8XNN(dst, a, b *int8, n int, xa, xb, bias, shift, lo, hi, zp int32)
+// The b operand of the int8 XNN rows: DX steps on by 8 and wraps to the
+// start R10 every R9 = bn elements (R8 counts down), so a row of bn values
+// repeats along a (per-channel operands of NHWC tensors; bn = n: no wrap).
+#define B_NEXT(next) \
+	ADDQ $8, DX; \
+	SUBQ $8, R8; \
+	JNZ next; \
+	MOVQ R10, DX; \
+	MOVQ R9, R8; \
+next:
+
+// func ewAddI8XNN(dst, a, b *int8, n int, xa, xb, bias, shift, lo, hi, zp int32, bn int)
 //	v := (bias + int32(a[i])*xa + int32(b[i])*xb) >> shift
 //	dst[i] = int8(min(max(v, lo), hi) + zp)
-TEXT ·ewAddI8XNN(SB), NOSPLIT, $0-60
+TEXT ·ewAddI8XNN(SB), NOSPLIT, $0-72
 	MOVQ dst+0(FP), DI
 	MOVQ a+8(FP), SI
 	MOVQ b+16(FP), DX
 	MOVQ n+24(FP), CX
+	MOVQ bn+64(FP), R8
+	MOVQ R8, R9
+	MOVQ DX, R10
 	VBROADCASTSS xa+32(FP), Y10
 	VBROADCASTSS xb+36(FP), Y11
 	VBROADCASTSS bias+40(FP), Y12
@@ -160,22 +174,25 @@ ailoop:
 	VPADDD Y9, Y0, Y0
 	I32X8_TO_I8((DI))
 	ADDQ $8, SI
-	ADDQ $8, DX
+	B_NEXT(ainext)
 	ADDQ $8, DI
 	SUBQ $8, CX
 	JNZ ailoop
 	VZEROUPPER
 	RET
 
-// func ewMulI8XNN(dst, a, b *int8, n int, ka, ca, kb, cb int32, scale, lo, hi float32, zp int32)
+// func ewMulI8XNN(dst, a, b *int8, n int, ka, ca, kb, cb int32, scale, lo, hi float32, zp int32, bn int)
 //	v := (int32(a[i])*ka + ca) * (int32(b[i])*kb + cb)
 //	f := min(max(float32(v)*scale, lo), hi) // lo, hi: the clamp − zp
 //	dst[i] = int8(int32(math.RoundToEven(f)) + zp)
-TEXT ·ewMulI8XNN(SB), NOSPLIT, $0-64
+TEXT ·ewMulI8XNN(SB), NOSPLIT, $0-72
 	MOVQ dst+0(FP), DI
 	MOVQ a+8(FP), SI
 	MOVQ b+16(FP), DX
 	MOVQ n+24(FP), CX
+	MOVQ bn+64(FP), R8
+	MOVQ R8, R9
+	MOVQ DX, R10
 	VBROADCASTSS ka+32(FP), Y10
 	VBROADCASTSS ca+36(FP), Y11
 	VBROADCASTSS kb+40(FP), Y12
@@ -201,7 +218,7 @@ miloop:
 	VPADDD Y9, Y0, Y0
 	I32X8_TO_I8((DI))
 	ADDQ $8, SI
-	ADDQ $8, DX
+	B_NEXT(minext)
 	ADDQ $8, DI
 	SUBQ $8, CX
 	JNZ miloop

@@ -82,3 +82,19 @@ func BenchmarkSoftmaxI8(b *testing.B) {
 	x := ewTensor([]int{1024, 1024}, ewRandI8(rng, ewBenchN), 0.05, 0)
 	ewBench(b, schema.BuiltinOperatorSOFTMAX, &schema.SoftmaxOptionsT{Beta: 1}, []*Tensor{x}, tflite.Int8, 1.0/256, -128, 1)
 }
+
+// An NHWC tensor minus (times) a per-channel value: the instance-norm
+// centring and scaling of LSMS's int8 graph (stage 1 at 480×480).
+func BenchmarkSubI8PerChannel(b *testing.B) {
+	rng := rand.New(rand.NewPCG(1, 1))
+	x := ewTensor([]int{1, 120, 120, 32}, ewRandI8(rng, 120*120*32), 0.05, 3)
+	y := ewTensor([]int{1, 1, 1, 32}, ewRandI8(rng, 32), 0.05, -1)
+	ewBench(b, schema.BuiltinOperatorSUB, nil, []*Tensor{x, y}, tflite.Int8, 0.1, -2, 1)
+}
+
+func BenchmarkMulI8PerChannel(b *testing.B) {
+	rng := rand.New(rand.NewPCG(1, 1))
+	x := ewTensor([]int{1, 120, 120, 32}, ewRandI8(rng, 120*120*32), 0.05, 3)
+	y := ewTensor([]int{1, 1, 1, 32}, ewRandI8(rng, 32), 0.02, -1)
+	ewBench(b, schema.BuiltinOperatorMUL, nil, []*Tensor{x, y}, tflite.Int8, 0.1, -2, 1)
+}

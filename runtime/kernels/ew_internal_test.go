@@ -157,6 +157,16 @@ func TestEwBroadcastInt8MatchesReference(t *testing.T) {
 		if it%10 == 0 {
 			as, bs = []int{2, 1, 9000}, []int{3, 1}
 		}
+		if it%5 == 3 {
+			// NHWC minus/times a per-channel row (every op in turn): the
+			// int8 rows kernels (a multiple of 8 channels) and the
+			// row-by-row path (others)
+			c := 8 * (1 + rng.IntN(6))
+			if it/5%2 == 1 {
+				c = 1 + rng.IntN(40)
+			}
+			as, bs = []int{1, 2 + rng.IntN(7), 1 + rng.IntN(5), c}, []int{1, 1, 1, c}
+		}
 		a, b := ewRandI8(rng, ewNumel(as)), ewRandI8(rng, ewNumel(bs))
 		sa, sb, so := 0.01+rng.Float32()*0.2, 0.01+rng.Float32()*0.2, 0.01+rng.Float32()*0.3
 		za, zb, zo := int32(rng.IntN(41)-20), int32(rng.IntN(41)-20), int32(rng.IntN(41)-20)

@@ -9,6 +9,10 @@ func (p *addQuantParams) rowXNNSIMD(dst, a, b []int8, ia, ib int) int { return 0
 
 func (p *mulQuantParams) rowXNNSIMD(dst, a, b []int8, ia, ib int) int { return 0 }
 
+func (p *addQuantParams) rowsXNNSIMD(dst, a, b []int8, rows, inner int) bool { return false }
+
+func (p *mulQuantParams) rowsXNNSIMD(dst, a, b []int8, rows, inner int) bool { return false }
+
 func reduceAddRowI8SIMD(acc []int32, in []int8) int { return 0 }
 
 func resizeXNNPixelSIMD(o, tl, tr, bl, br []int8, ah, av int32) int { return 0 }

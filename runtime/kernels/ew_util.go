@@ -260,6 +260,9 @@ type ewBinary struct {
 	f32Op        int
 	f32Lo, f32Hi float32
 	commutative  bool
+	// i8Rows, when set, does rows×inner int8 outputs of a contiguous a and
+	// a row b of inner values repeated, in one call (false: it cannot).
+	i8Rows func(dst, a, b []int8, rows, inner int) bool
 }
 
 // prepareShapes checks the inputs and output, sets the output shape and
@@ -323,7 +326,25 @@ func (k *ewBinary) evalRange(lo, hi int) {
 	if k.f32Op >= 0 && k.rowsF32(lo, hi) {
 		return
 	}
+	if k.i8Rows != nil && k.rowsI8(lo, hi) {
+		return
+	}
 	k.bc.span(lo, hi, k.row)
+}
+
+// rowsI8 is rowsF32 for the int8 ops with an i8Rows kernel.
+func (k *ewBinary) rowsI8(lo, hi int) bool {
+	bc := &k.bc
+	if bc.rank != 2 || bc.rows <= 1 || bc.ia != 1 || bc.ib != 1 {
+		return false
+	}
+	// only b repeated: the int8 parameters are not symmetric in a and b
+	inner := bc.inner
+	if bc.sa[0] != inner || bc.sb[0] != 0 {
+		return false
+	}
+	a, b := k.a.I8(), k.b.I8()
+	return k.i8Rows(k.out.I8()[lo*inner:hi*inner], a[lo*inner:hi*inner], b[:inner], hi-lo, inner)
 }
 
 // rowsF32 does output rows [lo,hi) of a float32 ADD/SUB/MUL in one vector

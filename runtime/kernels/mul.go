@@ -118,6 +118,7 @@ func (k *mul) Prepare(ctx *Context, n *Node) (int, error) {
 		switch {
 		case k.q.xnn:
 			k.i8 = k.q.rowXNNVec
+			k.i8Rows = k.q.rowsXNNSIMD
 		default:
 			k.i8 = ewI8Row(k.q.apply, k.out.NumElements())
 		}
