@@ -61,6 +61,10 @@ def parse_args(argv=None):
     ap.add_argument("--aux-weight", type=float, default=0.0,
                     help="weight of an auxiliary 'all lesions on the slice' loss on the decoder "
                          "features (a training-only 1x1 head, not part of the exported model)")
+    ap.add_argument("--text-lr-mult", type=float, default=1.0,
+                    help="learning-rate factor of the text encoder (0: frozen, as initialised)")
+    ap.add_argument("--reinit-lang", action="store_true",
+                    help="re-initialise the word projections omega_l1, omega_l2 (after --init/--bert)")
     ap.add_argument("--distractor-weight", type=float, default=1.0,
                     help="BCE weight of the pixels of the slice's other lesions (predicting a lesion "
                          "the expression does not name costs this much more than background)")
@@ -273,10 +277,17 @@ def main(argv=None):
 
     seed_all(args.seed + rank)
     model = LSMS(cfg)
-    if args.bert and resume is None:
-        model.text.load_state_dict(load_hf_bert(args.bert).state_dict())
     if args.init and resume is None:
         model.load_state_dict(torch.load(args.init, map_location="cpu")["model"])
+    if args.bert and resume is None:  # after --init: the text encoder comes from --bert
+        model.text.load_state_dict(load_hf_bert(args.bert).state_dict())
+    if args.reinit_lang and resume is None:
+        # the word projections omega_l1, omega_l2 start afresh (e.g. with
+        # another text encoder than --init's)
+        for n, mod in model.named_modules():
+            if n.endswith((".attn.l1", ".attn.l2")):
+                torch.nn.init.trunc_normal_(mod.weight, std=0.02)
+                torch.nn.init.zeros_(mod.bias)
     aux = AuxHead(model) if args.aux_weight > 0 else None
     if aux is not None:
         aux.to(device)
@@ -288,14 +299,26 @@ def main(argv=None):
         net = torch.nn.parallel.DistributedDataParallel(
             model, device_ids=[local_rank] if dev_type == "cuda" else None)
 
-    decay, no_decay = [], []
+    decay, no_decay, text_decay, text_no_decay = [], [], [], []
     for n, p in model.named_parameters():
+        if n.startswith("text."):
+            if args.text_lr_mult == 0:
+                p.requires_grad_(False)
+                continue
+            if args.text_lr_mult != 1:
+                (text_no_decay if p.ndim <= 1 or "norm" in n.lower() or "embeddings" in n else text_decay).append(p)
+                continue
         (no_decay if p.ndim <= 1 or "norm" in n.lower() or "embeddings" in n else decay).append(p)
     if aux is not None:
         decay.append(aux.conv.weight)
         no_decay.append(aux.conv.bias)
-    opt = torch.optim.AdamW([{"params": decay, "weight_decay": args.weight_decay},
-                             {"params": no_decay, "weight_decay": 0.0}], lr=args.lr)
+    groups = [{"params": decay, "weight_decay": args.weight_decay},
+              {"params": no_decay, "weight_decay": 0.0}]
+    if text_decay or text_no_decay:
+        tl = args.lr * args.text_lr_mult
+        groups += [{"params": text_decay, "weight_decay": args.weight_decay, "lr": tl},
+                   {"params": text_no_decay, "weight_decay": 0.0, "lr": tl}]
+    opt = torch.optim.AdamW(groups, lr=args.lr)
     spe = len(batches_of(0))
     total = args.max_steps if args.max_steps else args.epochs * spe
     sched = torch.optim.lr_scheduler.LambdaLR(opt, poly_lambda(total, args.power, args.warmup))
@@ -317,6 +340,8 @@ def main(argv=None):
              "world": world, "device": str(device), "threads": torch.get_num_threads()})
 
     model.train()
+    if args.text_lr_mult == 0:
+        model.text.eval()  # frozen: no dropout either
     epoch = step // spe
     t_last = time.perf_counter()
     done = step >= total
