@@ -114,6 +114,7 @@ def main(argv=None):
         return acc
 
     bert.train()
+    losses = []
     for step in range(a.steps):
         ix = torch.randint(0, len(ids), (a.batch,), generator=g)
         x, lab = mask_tokens(ids[ix], att[ix], meta, mask_id, len(vocab), g)
@@ -123,6 +124,7 @@ def main(argv=None):
         loss.backward()
         opt.step()
         sched.step()
+        losses.append(float(loss))
         if (step + 1) % 250 == 0 or step + 1 == a.steps:
             print(f"step {step + 1} loss {float(loss):.4f} val masked-token accuracy {accuracy(vids, vatt):.4f}",
                   flush=True)
@@ -131,6 +133,8 @@ def main(argv=None):
         json.dump({"steps": a.steps, "batch": a.batch, "lr": a.lr, "seed": a.seed,
                    "train_expressions": len(ids), "val_masked_accuracy": accuracy(vids, vatt)}, f, indent=1)
     print(f"wrote {a.out}")
+    k = max(1, min(10, len(losses) // 4))
+    return {"loss_first": sum(losses[:k]) / k, "loss_last": sum(losses[-k:]) / k}
 
 
 if __name__ == "__main__":

@@ -265,7 +265,7 @@ def load_split(root: str, split: str, levels: Sequence[str]) -> List[Item]:
 # fallback generator (smoke test only)
 
 FALLBACK_VOCAB = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "the", "disc", "larger", "smaller",
-                  "left", "right", "upper", "lower", "bright", "dark", "on"]
+                  "left", "right", "upper", "lower", "bright", "dark", "on", "[MASK]"]
 
 
 def write_fallback_set(root: str, n: int, size: int = 64, seed: int = 0, T: int = 12,
@@ -326,6 +326,7 @@ def write_fallback_set(root: str, n: int, size: int = 64, seed: int = 0, T: int 
     meta = {"format": TOKENS_FORMAT, "vocab_size": len(FALLBACK_VOCAB), "T": T,
             "pad_id": 0, "cls_id": voc["[CLS]"], "sep_id": voc["[SEP]"]}
     atomic_write(os.path.join(root, "tokens.json"), (json.dumps(meta) + "\n").encode())
+    atomic_write(os.path.join(root, "vocab.txt"), "".join(w + "\n" for w in FALLBACK_VOCAB).encode())
     atomic_write(os.path.join(root, "tokens.jsonl"), "".join(json.dumps(e) + "\n" for e in toks).encode())
 
 

@@ -213,6 +213,24 @@ class ExportTest(unittest.TestCase):
             self.assertFalse(any(k.endswith(("ls1", "ls2")) for k in tensors))
 
 
+class PretrainTextTest(unittest.TestCase):
+    def test_mlm_pretraining_writes_a_loadable_encoder(self):
+        from train import pretrain_text
+        with tempfile.TemporaryDirectory() as d:
+            write_fallback_set(d, 12, size=32, seed=2)
+            out = os.path.join(d, "bert")
+            stats = pretrain_text.main(["--data", d, "--config", "edge", "--out", out,
+                                        "--steps", "60", "--batch", "16", "--threads", "1"])
+            got = load_hf_bert(out).eval()
+            with open(os.path.join(out, "pretrain.json")) as f:
+                meta = json.load(f)
+        self.assertEqual(got.config.vocab_size, 16)
+        self.assertEqual(meta["steps"], 60)
+        self.assertTrue(0.0 <= meta["val_masked_accuracy"] <= 1.0)
+        # the masked-token loss falls on this tiny vocabulary
+        self.assertLess(stats["loss_last"], stats["loss_first"])
+
+
 class TrainUtilTest(unittest.TestCase):
     def test_epoch_batches_shard_and_repeat(self):
         from train.train import epoch_batches
