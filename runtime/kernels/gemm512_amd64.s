@@ -1,6 +1,7 @@
 //go:build amd64 && !noasm
 
 #include "textflag.h"
+#include "gemm_loops_amd64.h"
 
 // float32 GEMM micro-kernels on zmm registers (AVX512F + AVX512DQ), for
 // CPUs whose 512-bit FMA runs at twice the 256-bit rate (Zen 5 measured
@@ -68,30 +69,6 @@
 	VFMADD231PS Z12, Z18, Z6; \
 	VFMADD231PS Z13, Z18, Z7; \
 	ADDQ R11, AX
-
-// The k loop: STEP over 4 k at a time, then one at a time (a panel's k
-// are 32 bytes apart).
-#define Z_LOOP(STEP, loop4, tail, loop1, done) \
-	CMPQ CX, $4; \
-	JLT tail; \
-loop4: \
-	STEP(0); \
-	STEP(32); \
-	STEP(64); \
-	STEP(96); \
-	ADDQ $128, BX; \
-	SUBQ $4, CX; \
-	CMPQ CX, $4; \
-	JGE loop4; \
-tail: \
-	TESTQ CX, CX; \
-	JZ done; \
-loop1: \
-	STEP(0); \
-	ADDQ $32, BX; \
-	DECQ CX; \
-	JNZ loop1; \
-done:
 
 // Epilogue: DI: c, SI: ldc, DX: bias (nil: none), K1: the lanes of the
 // last zmm of a row to load and store; Z14 = lo, Z15 = hi.
@@ -189,24 +166,6 @@ done:
 	VPDPBUSD Z13, Z19, Z7; \
 	ADDQ R11, AX
 
-// The k loop: two groups of four k at a time, then one (a quad panel's
-// groups are 32 bytes apart).
-#define ZI8_LOOP(STEP, loop2, tail, done) \
-	CMPQ CX, $2; \
-	JLT tail; \
-loop2: \
-	STEP(0); \
-	STEP(32); \
-	ADDQ $64, BX; \
-	SUBQ $2, CX; \
-	CMPQ CX, $2; \
-	JGE loop2; \
-tail: \
-	TESTQ CX, CX; \
-	JZ done; \
-	STEP(0); \
-done:
-
 // Store zmm r (columns c..c+15 of a row) as two ymm halves at lo(DI) and
 // hi(DI).
 #define ZI8_ST(r, y, lo, hi) \
@@ -228,7 +187,7 @@ TEXT ·gemmF32Z48(SB), NOSPLIT, $0-88
 	VPXORD Z9, Z9, Z9
 	VPXORD Z10, Z10, Z10
 	VPXORD Z11, Z11, Z11
-	Z_LOOP(Z_STEP48, z48loop4, z48tail, z48loop1, z48done)
+	F32_LOOP(Z_STEP48, z48loop4, z48tail, z48loop1, z48done)
 	Z_EPI_INIT
 	TESTQ DX, DX
 	JZ z48nobias
@@ -279,7 +238,7 @@ TEXT ·gemmF32Z32(SB), NOSPLIT, $0-88
 	VPXORD Z5, Z5, Z5
 	VPXORD Z6, Z6, Z6
 	VPXORD Z7, Z7, Z7
-	Z_LOOP(Z_STEP32, z32loop4, z32tail, z32loop1, z32done)
+	F32_LOOP(Z_STEP32, z32loop4, z32tail, z32loop1, z32done)
 	Z_EPI_INIT
 	TESTQ DX, DX
 	JZ z32nobias
@@ -330,7 +289,7 @@ TEXT ·gemmI8Z48VNNI(SB), NOSPLIT, $0-56
 	VMOVDQA64 Z1, Z10
 	VMOVDQA64 Z2, Z11
 	ADDQ $32, BX
-	ZI8_LOOP(ZI8_STEP48, zq48loop2, zq48tail, zq48done)
+	I8_LOOP(ZI8_STEP48, zq48loop2, zq48tail, zq48done)
 	MOVQ c+48(FP), DI
 	// row i: columns 0–15 in Z(3i), 16–31 in Z(3i+1), 32–47 in Z(3i+2);
 	// 0–23 go to the first half at 96i, 24–47 to the second at 384+96i
@@ -363,7 +322,7 @@ TEXT ·gemmI8Z32VNNI(SB), NOSPLIT, $0-56
 	VMOVDQA64 Z0, Z6
 	VMOVDQA64 Z1, Z7
 	ADDQ $32, BX
-	ZI8_LOOP(ZI8_STEP32, zq32loop2, zq32tail, zq32done)
+	I8_LOOP(ZI8_STEP32, zq32loop2, zq32tail, zq32done)
 	MOVQ c+48(FP), DI
 	// row i: columns 0–15 in Z(2i), 16–31 in Z(2i+1); 0–23 to the first
 	// half at 96i, 24–31 to the second at 384+96i

@@ -210,43 +210,37 @@ func gemmRowF32AVX2(k, kp int, a *float32, rs, ks int, bp []float32, n int, out 
 		n0 := p * gemmNRF
 		cols := min(w*gemmNRF, n-n0)
 		b := &bp[p*bs]
-		if w >= 4 {
-			// zmm tiles: the last zmm's lanes under a 16-bit mask (more
-			// than 8 of them: its high panel exists, padded in bp)
-			mask := uint64(1)<<(cols-(w-2)*gemmNRF) - 1
-			if rows == gemmMR {
-				_ = out[(gemmMR-1)*ldc+n0+cols-1]
-				var bb *float32
-				if bias != nil {
-					_ = bias[n0+cols-1]
-					bb = &bias[n0]
-				}
-				gemmF32KernZ(w, k, a, rs, ks, b, 4*bs, &out[n0], 4*ldc, bb, mask, lo, hi)
-			} else {
-				gemmF32KernZ(w, k, a, rs, ks, b, 4*bs, &tile[0], 4*6*gemmNRF, nil, 0xFFFF, -inf, inf)
-				gemmStoreF32(tile[:], 6*gemmNRF, n0, cols, out, ldc, rows, bias, lo, hi)
-			}
-			p += w
-			continue
-		}
 		if rows == gemmMR {
 			_ = out[(gemmMR-1)*ldc+n0+cols-1]
-			var mask *int32
-			if r := cols % gemmNRF; r != 0 {
-				mask = &gemmTailMask[gemmNRF-r]
-			}
 			var bb *float32
 			if bias != nil {
 				_ = bias[n0+cols-1]
 				bb = &bias[n0]
 			}
-			gemmF32Kern(w, k, a, rs, ks, b, 4*bs, &out[n0], 4*ldc, bb, mask, lo, hi)
+			gemmF32KernW(w, cols, k, a, rs, ks, b, 4*bs, &out[n0], 4*ldc, bb, lo, hi)
 		} else {
-			gemmF32Kern(w, k, a, rs, ks, b, 4*bs, &tile[0], 4*6*gemmNRF, nil, nil, -inf, inf)
+			gemmF32KernW(w, 8*w, k, a, rs, ks, b, 4*bs, &tile[0], 4*6*gemmNRF, nil, -inf, inf)
 			gemmStoreF32(tile[:], 6*gemmNRF, n0, cols, out, ldc, rows, bias, lo, hi)
 		}
 		p += w
 	}
+}
+
+// gemmF32KernW runs the float32 tile of w panels (1–3 on ymm, 4 or 6 on
+// zmm) whose first cols columns are stored: the last panel's lanes under a
+// mask (for zmm a 16-bit one over its last register, more than 8 lanes
+// of which are live: its high panel exists, padded in bp).
+func gemmF32KernW(w, cols, k int, a *float32, rs, ks int, b *float32, bs int, c *float32, ldc int, bias *float32, lo, hi float32) {
+	if w >= 4 {
+		mask := uint64(1)<<(cols-(w-2)*gemmNRF) - 1
+		gemmF32KernZ(w, k, a, rs, ks, b, bs, c, ldc, bias, mask, lo, hi)
+		return
+	}
+	var mask *int32
+	if r := cols % gemmNRF; r != 0 {
+		mask = &gemmTailMask[gemmNRF-r]
+	}
+	gemmF32Kern(w, k, a, rs, ks, b, bs, c, ldc, bias, mask, lo, hi)
 }
 
 // gemmWidthZ is the number of 8-column panels the next call covers when

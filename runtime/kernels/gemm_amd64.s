@@ -1,6 +1,7 @@
 //go:build amd64 && !noasm
 
 #include "textflag.h"
+#include "gemm_loops_amd64.h"
 
 // GEMM micro-kernels; gemm_amd64.go documents each with the Go loop it
 // implements. Go assembler operand order: sources first, destination last
@@ -83,29 +84,6 @@
 	VBROADCASTSS (AX)(R12*1), Y15; \
 	VFMADD231PS Y12, Y15, Y3; \
 	ADDQ R11, AX
-
-// The k loop: STEP over 4 k at a time, then one at a time.
-#define F32_LOOP(STEP, loop4, tail, loop1, done) \
-	CMPQ CX, $4; \
-	JLT tail; \
-loop4: \
-	STEP(0); \
-	STEP(32); \
-	STEP(64); \
-	STEP(96); \
-	ADDQ $128, BX; \
-	SUBQ $4, CX; \
-	CMPQ CX, $4; \
-	JGE loop4; \
-tail: \
-	TESTQ CX, CX; \
-	JZ done; \
-loop1: \
-	STEP(0); \
-	ADDQ $32, BX; \
-	DECQ CX; \
-	JNZ loop1; \
-done:
 
 // Epilogue: DI: c, SI: ldc, DX: bias, R10: mask (nil: all columns).
 // With a mask, the last panel's bias is loaded and its columns stored
@@ -387,23 +365,6 @@ f8masked:
 	I8_A((AX)(R12*1), Y15); \
 	VPDPBUSD Y12, Y15, Y3; \
 	ADDQ R11, AX
-
-// The k loop: two groups of four k at a time, then one.
-#define I8_LOOP(STEP, loop2, tail, done) \
-	CMPQ CX, $2; \
-	JLT tail; \
-loop2: \
-	STEP(0); \
-	STEP(32); \
-	ADDQ $64, BX; \
-	SUBQ $2, CX; \
-	CMPQ CX, $2; \
-	JGE loop2; \
-tail: \
-	TESTQ CX, CX; \
-	JZ done; \
-	STEP(0); \
-done:
 
 // func gemmI8K24VNNI(kq int, a *int8, rs, ks int, b *int64, bs int, c *int32)
 TEXT ·gemmI8K24VNNI(SB), NOSPLIT, $0-56

@@ -23,24 +23,22 @@ func reduceRowsI8AVX2(acc *int32, src *int8, n, rows, stride int)
 func reduceRowsF32AVX(acc *float32, src *float32, n, rows, stride int)
 
 // reduceRowsI8SIMD does the leading multiple of 8 of the columns of
-// reduceRowsI8 and returns how many it did.
+// reduceRows for int8 and returns how many it did.
 func reduceRowsI8SIMD(acc []int32, src []int8, n, rows, stride int) int {
-	m := n &^ 7
-	if !cpuAVX2FMA || m == 0 || rows == 0 {
-		return 0
-	}
-	_, _ = acc[m-1], src[(rows-1)*stride+m-1]
-	reduceRowsI8AVX2(&acc[0], &src[0], m, rows, stride)
-	return m
+	return reduceRowsSIMD(acc, src, n, rows, stride, reduceRowsI8AVX2)
 }
 
 // reduceRowsF32SIMD is reduceRowsI8SIMD for float32.
 func reduceRowsF32SIMD(acc, src []float32, n, rows, stride int) int {
+	return reduceRowsSIMD(acc, src, n, rows, stride, reduceRowsF32AVX)
+}
+
+func reduceRowsSIMD[A, S any](acc []A, src []S, n, rows, stride int, kern func(*A, *S, int, int, int)) int {
 	m := n &^ 7
 	if !cpuAVX2FMA || m == 0 || rows == 0 {
 		return 0
 	}
 	_, _ = acc[m-1], src[(rows-1)*stride+m-1]
-	reduceRowsF32AVX(&acc[0], &src[0], m, rows, stride)
+	kern(&acc[0], &src[0], m, rows, stride)
 	return m
 }
