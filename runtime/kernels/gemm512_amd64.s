@@ -13,7 +13,8 @@
 //
 // AX: a, R9: rs, R12: 3·rs, R11: ks, BX: b, R8: bs, R13: 3·bs, R10: 5·bs,
 // CX: k. Accumulators Z0..Z11 (row i, zmm j in Z(3i+j) for 48 columns,
-// Z(2i+j) for 32); Z12..Z14 hold B, Z15..Z18 the broadcasts of A.
+// Z(2i+j) for 32); Z12..Z14 hold B, Z15..Z18 the broadcasts of A, Z19 the
+// int8 kernels' 0x80 bytes.
 
 #define Z_PROLOGUE \
 	MOVQ k+0(FP), CX; \
@@ -26,49 +27,68 @@
 	LEAQ (R8)(R8*2), R13; \
 	LEAQ (R8)(R8*4), R10
 
-#define Z_STEP48(bo) \
+// B at byte offset bo: panels 0–3 into Z12, Z13 (Z_B32), 4–5 into Z14 too
+// (Z_B48); each zmm is a panel with the next one inserted above it (a
+// plain data move, for float32 and int8 alike).
+#define Z_B32(bo) \
 	VMOVUPS bo(BX), Y12; \
 	VINSERTF32X8 $1, bo(BX)(R8*1), Z12, Z12; \
 	VMOVUPS bo(BX)(R8*2), Y13; \
-	VINSERTF32X8 $1, bo(BX)(R13*1), Z13, Z13; \
-	VMOVUPS bo(BX)(R8*4), Y14; \
-	VINSERTF32X8 $1, bo(BX)(R10*1), Z14, Z14; \
-	VBROADCASTSS (AX), Z15; \
-	VBROADCASTSS (AX)(R9*1), Z16; \
-	VBROADCASTSS (AX)(R9*2), Z17; \
-	VBROADCASTSS (AX)(R12*1), Z18; \
-	VFMADD231PS Z12, Z15, Z0; \
-	VFMADD231PS Z13, Z15, Z1; \
-	VFMADD231PS Z14, Z15, Z2; \
-	VFMADD231PS Z12, Z16, Z3; \
-	VFMADD231PS Z13, Z16, Z4; \
-	VFMADD231PS Z14, Z16, Z5; \
-	VFMADD231PS Z12, Z17, Z6; \
-	VFMADD231PS Z13, Z17, Z7; \
-	VFMADD231PS Z14, Z17, Z8; \
-	VFMADD231PS Z12, Z18, Z9; \
-	VFMADD231PS Z13, Z18, Z10; \
-	VFMADD231PS Z14, Z18, Z11; \
-	ADDQ R11, AX
+	VINSERTF32X8 $1, bo(BX)(R13*1), Z13, Z13
 
-#define Z_STEP32(bo) \
-	VMOVUPS bo(BX), Y12; \
-	VINSERTF32X8 $1, bo(BX)(R8*1), Z12, Z12; \
-	VMOVUPS bo(BX)(R8*2), Y13; \
-	VINSERTF32X8 $1, bo(BX)(R13*1), Z13, Z13; \
+#define Z_B48(bo) \
+	Z_B32(bo); \
+	VMOVUPS bo(BX)(R8*4), Y14; \
+	VINSERTF32X8 $1, bo(BX)(R10*1), Z14, Z14
+
+// The four rows' A at (AX): broadcast floats (Z_AF) or int8 quads made
+// uint8 (Z_AI, XOR the 0x80 bytes in Z19) into Z15..Z18.
+#define Z_AF \
 	VBROADCASTSS (AX), Z15; \
 	VBROADCASTSS (AX)(R9*1), Z16; \
 	VBROADCASTSS (AX)(R9*2), Z17; \
-	VBROADCASTSS (AX)(R12*1), Z18; \
-	VFMADD231PS Z12, Z15, Z0; \
-	VFMADD231PS Z13, Z15, Z1; \
-	VFMADD231PS Z12, Z16, Z2; \
-	VFMADD231PS Z13, Z16, Z3; \
-	VFMADD231PS Z12, Z17, Z4; \
-	VFMADD231PS Z13, Z17, Z5; \
-	VFMADD231PS Z12, Z18, Z6; \
-	VFMADD231PS Z13, Z18, Z7; \
-	ADDQ R11, AX
+	VBROADCASTSS (AX)(R12*1), Z18
+
+#define Z_AI \
+	VPBROADCASTD (AX), Z15; \
+	VPBROADCASTD (AX)(R9*1), Z16; \
+	VPBROADCASTD (AX)(R9*2), Z17; \
+	VPBROADCASTD (AX)(R12*1), Z18; \
+	VPXORD Z19, Z15, Z15; \
+	VPXORD Z19, Z16, Z16; \
+	VPXORD Z19, Z17, Z17; \
+	VPXORD Z19, Z18, Z18
+
+// Row i (A in Z15+i) times the B registers into its accumulators: OP is
+// VFMADD231PS or VPDPBUSD.
+#define Z_MAC48(OP) \
+	OP Z12, Z15, Z0; \
+	OP Z13, Z15, Z1; \
+	OP Z14, Z15, Z2; \
+	OP Z12, Z16, Z3; \
+	OP Z13, Z16, Z4; \
+	OP Z14, Z16, Z5; \
+	OP Z12, Z17, Z6; \
+	OP Z13, Z17, Z7; \
+	OP Z14, Z17, Z8; \
+	OP Z12, Z18, Z9; \
+	OP Z13, Z18, Z10; \
+	OP Z14, Z18, Z11
+
+#define Z_MAC32(OP) \
+	OP Z12, Z15, Z0; \
+	OP Z13, Z15, Z1; \
+	OP Z12, Z16, Z2; \
+	OP Z13, Z16, Z3; \
+	OP Z12, Z17, Z4; \
+	OP Z13, Z17, Z5; \
+	OP Z12, Z18, Z6; \
+	OP Z13, Z18, Z7
+
+#define Z_STEP48(bo) Z_B48(bo); Z_AF; Z_MAC48(VFMADD231PS); ADDQ R11, AX
+#define Z_STEP32(bo) Z_B32(bo); Z_AF; Z_MAC32(VFMADD231PS); ADDQ R11, AX
+#define ZI8_STEP48(bo) Z_B48(bo); Z_AI; Z_MAC48(VPDPBUSD); ADDQ R11, AX
+#define ZI8_STEP32(bo) Z_B32(bo); Z_AI; Z_MAC32(VPDPBUSD); ADDQ R11, AX
 
 // Epilogue: DI: c, SI: ldc, DX: bias (nil: none), K1: the lanes of the
 // last zmm of a row to load and store; Z14 = lo, Z15 = hi.
@@ -100,7 +120,7 @@
 // As the ymm VNNI kernels (gemm_amd64.s), a zmm holding two quad panels at
 // the same group of four k. Integer sums: the same values as the ymm
 // kernels in any order. AX: a, R9: rs, R12: 3·rs, R11: ks, BX: b, R8: panel
-// stride, R13: 3·stride, R10: 5·stride, CX: groups of four k; Z16 = 0x80
+// stride, R13: 3·stride, R10: 5·stride, CX: groups of four k; Z19 = 0x80
 // bytes. The tile is written as 4×24 halves (row stride 24 int32, the
 // second half 384 bytes on) for the ymm output stages: columns 0–23 in
 // the first, 24–47 in the second.
@@ -116,55 +136,7 @@
 	LEAQ (R8)(R8*2), R13; \
 	LEAQ (R8)(R8*4), R10; \
 	MOVL $0x80808080, DX; \
-	VPBROADCASTD DX, Z16
-
-#define ZI8_A(src, r) \
-	VPBROADCASTD src, r; \
-	VPXORD Z16, r, r
-
-#define ZI8_STEP48(bo) \
-	VMOVDQU bo(BX), Y12; \
-	VINSERTI32X8 $1, bo(BX)(R8*1), Z12, Z12; \
-	VMOVDQU bo(BX)(R8*2), Y13; \
-	VINSERTI32X8 $1, bo(BX)(R13*1), Z13, Z13; \
-	VMOVDQU bo(BX)(R8*4), Y14; \
-	VINSERTI32X8 $1, bo(BX)(R10*1), Z14, Z14; \
-	ZI8_A((AX), Z15); \
-	ZI8_A((AX)(R9*1), Z17); \
-	ZI8_A((AX)(R9*2), Z18); \
-	ZI8_A((AX)(R12*1), Z19); \
-	VPDPBUSD Z12, Z15, Z0; \
-	VPDPBUSD Z13, Z15, Z1; \
-	VPDPBUSD Z14, Z15, Z2; \
-	VPDPBUSD Z12, Z17, Z3; \
-	VPDPBUSD Z13, Z17, Z4; \
-	VPDPBUSD Z14, Z17, Z5; \
-	VPDPBUSD Z12, Z18, Z6; \
-	VPDPBUSD Z13, Z18, Z7; \
-	VPDPBUSD Z14, Z18, Z8; \
-	VPDPBUSD Z12, Z19, Z9; \
-	VPDPBUSD Z13, Z19, Z10; \
-	VPDPBUSD Z14, Z19, Z11; \
-	ADDQ R11, AX
-
-#define ZI8_STEP32(bo) \
-	VMOVDQU bo(BX), Y12; \
-	VINSERTI32X8 $1, bo(BX)(R8*1), Z12, Z12; \
-	VMOVDQU bo(BX)(R8*2), Y13; \
-	VINSERTI32X8 $1, bo(BX)(R13*1), Z13, Z13; \
-	ZI8_A((AX), Z15); \
-	ZI8_A((AX)(R9*1), Z17); \
-	ZI8_A((AX)(R9*2), Z18); \
-	ZI8_A((AX)(R12*1), Z19); \
-	VPDPBUSD Z12, Z15, Z0; \
-	VPDPBUSD Z13, Z15, Z1; \
-	VPDPBUSD Z12, Z17, Z2; \
-	VPDPBUSD Z13, Z17, Z3; \
-	VPDPBUSD Z12, Z18, Z4; \
-	VPDPBUSD Z13, Z18, Z5; \
-	VPDPBUSD Z12, Z19, Z6; \
-	VPDPBUSD Z13, Z19, Z7; \
-	ADDQ R11, AX
+	VPBROADCASTD DX, Z19
 
 // Store zmm r (columns c..c+15 of a row) as two ymm halves at lo(DI) and
 // hi(DI).
