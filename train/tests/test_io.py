@@ -231,6 +231,24 @@ class PretrainTextTest(unittest.TestCase):
         self.assertLess(stats["loss_last"], stats["loss_first"])
 
 
+class DiagnoseTest(unittest.TestCase):
+    def test_diagnose_reports_a_live_text_encoder(self):
+        from train import diagnose
+        from train.export import export
+        from train.lsms.model import LSMS, get_config
+        from train.tests.test_model import calibrated
+        torch.manual_seed(0)
+        m = calibrated(LSMS(get_config("edge", vocab_size=16)), vocab=16)
+        with tempfile.TemporaryDirectory() as d:
+            write_fallback_set(d, 8, size=64, seed=4)
+            sp, _ = export(m, d, "lsms", 64, 12)
+            got = diagnose.main(["--model", sp, "--data", d, "--n", "4", "--size", "64"])
+        # a random (untrained) encoder gives distinct tokens; every level is scored
+        self.assertGreater(got["text"]["spread"], 0.1)
+        self.assertEqual(set(got["dice"]), {"full", "none"})
+        self.assertTrue(all(0 <= d <= 100 for _, d in got["dice"]["full"][0].values()))
+
+
 class TrainUtilTest(unittest.TestCase):
     def test_epoch_batches_shard_and_repeat(self):
         from train.train import epoch_batches
