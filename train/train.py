@@ -301,14 +301,14 @@ def main(argv=None):
 
     decay, no_decay, text_decay, text_no_decay = [], [], [], []
     for n, p in model.named_parameters():
-        if n.startswith("text."):
+        plain = p.ndim <= 1 or "norm" in n.lower() or "embeddings" in n  # no weight decay
+        if n.startswith("text.") and args.text_lr_mult != 1:
             if args.text_lr_mult == 0:
                 p.requires_grad_(False)
-                continue
-            if args.text_lr_mult != 1:
-                (text_no_decay if p.ndim <= 1 or "norm" in n.lower() or "embeddings" in n else text_decay).append(p)
-                continue
-        (no_decay if p.ndim <= 1 or "norm" in n.lower() or "embeddings" in n else decay).append(p)
+            else:
+                (text_no_decay if plain else text_decay).append(p)
+            continue
+        (no_decay if plain else decay).append(p)
     if aux is not None:
         decay.append(aux.conv.weight)
         no_decay.append(aux.conv.bias)
