@@ -27,7 +27,7 @@ import types
 
 import torch
 
-from .export import load_any, roi_of
+from .export import load_model
 from .lsms.data import SegDataset, load_split, paste_logits, read_jsonl
 from .lsms.losses import dice_iou
 from .lsms.model import SVLA
@@ -114,11 +114,9 @@ def main(argv=None):
     ap.add_argument("--threads", type=int, default=1)
     a = ap.parse_args(argv)
     torch.set_num_threads(a.threads)
-    model = load_any(a.model)
-    roi = roi_of(a.model)
-    size = a.size
-    if not size:
-        size = int(torch.load(a.model, map_location="cpu")["args"]["size"]) if a.model.endswith(".pt") else 224
+    model, info = load_model(a.model)
+    roi = info["roi"]
+    size = a.size or info["size"] or 224
     lesions = {f"{r.get('case')}/{r.get('slice_index')}/{r.get('target_id')}":
                (len(r.get("lesions", [])) or 1, (r.get("target") or {}).get("area_px", 0))
                for r in read_jsonl(os.path.join(a.data, "manifest.jsonl"))}

@@ -17,7 +17,7 @@ import sys
 
 import torch
 
-from .export import load_any, roi_of
+from .export import load_model
 from .lsms.data import LEVELS, SegDataset, load_split, parse_roi, paste_logits
 from .lsms.losses import dice_iou
 
@@ -111,8 +111,9 @@ def main(argv=None):
     if a.threads:
         torch.set_num_threads(a.threads)
     device = "cuda" if torch.cuda.is_available() else "cpu"
-    model = load_any(a.model).to(device)
-    roi = roi_of(a.model) if a.roi == "auto" else parse_roi(a.roi)
+    model, info = load_model(a.model)
+    model = model.to(device)
+    roi = info["roi"] if a.roi == "auto" else parse_roi(a.roi)
     rows = []
     for lv in [s for s in a.levels.split(",") if s]:
         if lv not in LEVELS:

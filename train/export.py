@@ -102,7 +102,10 @@ def export(model: LSMS, out_dir: str, name: str, size: int, T: int, roi=None) ->
 
 
 def load_exported(st_path: str) -> LSMS:
-    tensors, meta = load_file_with_metadata(st_path)
+    return _from_export(st_path, *load_file_with_metadata(st_path))
+
+
+def _from_export(st_path: str, tensors, meta) -> LSMS:
     if meta.get("format") != EXPORT_FORMAT:
         raise ValueError(f"{st_path}: not an {EXPORT_FORMAT} file")
     model = LSMS(LSMSConfig.from_dict(json.loads(meta["config"])))
@@ -120,22 +123,22 @@ def load_checkpoint(path: str):
     return model, ck
 
 
-def roi_of(path: str):
-    """The region of interest a checkpoint was trained with, or an export
-    was written with (None: the whole slice)."""
+def load_model(path: str):
+    """A training checkpoint (.pt) or an export (.safetensors), read once ->
+    (model in eval mode, {"roi": the region of interest it was trained or
+    exported with or None, "size": the training input size or None})."""
     if path.endswith(".safetensors"):
-        _, meta = load_file_with_metadata(path)
+        tensors, meta = load_file_with_metadata(path)
         r = meta.get("roi")
-        return tuple(json.loads(r)) if r else None
-    r = torch.load(path, map_location="cpu")["args"].get("roi", "")
-    return parse_roi(r) if r else None
+        return _from_export(path, tensors, meta).eval(), {"roi": tuple(json.loads(r)) if r else None, "size": None}
+    model, ck = load_checkpoint(path)
+    args = ck["args"]
+    return model.eval(), {"roi": parse_roi(args.get("roi", "")), "size": args.get("size")}
 
 
 def load_any(path: str) -> LSMS:
     """A training checkpoint (.pt) or an export (.safetensors) -> model in eval mode."""
-    if path.endswith(".safetensors"):
-        return load_exported(path).eval()
-    return load_checkpoint(path)[0].eval()
+    return load_model(path)[0]
 
 
 def main():

@@ -23,12 +23,14 @@ LiteRT, and compares.
 from __future__ import annotations
 
 import argparse
+import copy
 import json
 import os
 
 import numpy as np
 import torch
-from .export import load_any, roi_of
+
+from .export import load_model
 from .lsms.data import SegDataset, load_split, paste_logits
 from .lsms.safetensors import atomic_write
 
@@ -44,8 +46,8 @@ def main(argv=None):
     ap.add_argument("--out", required=True)
     a = ap.parse_args(argv)
     torch.set_num_threads(1)
-    model = load_any(a.model)
-    model64 = load_any(a.model).double()
+    model, info = load_model(a.model)
+    model64 = copy.deepcopy(model).double()
     items = load_split(a.data, a.split, ["full"])[: a.n]
     texts = {}
     with open(os.path.join(a.data, "manifest.jsonl")) as f:
@@ -53,7 +55,7 @@ def main(argv=None):
             r = json.loads(line)
             k = f"{r['case']}/{r['slice_index']}/{r['target_id']}"
             texts[k] = next((e["text"] for e in r["expressions"] if e["level"] == "full"), None)
-    roi = roi_of(a.model)  # the Go segmenter reads the same box from the bundle
+    roi = info["roi"]  # the Go segmenter reads the same box from the bundle
     ds = SegDataset(items, a.size, roi=roi)
     os.makedirs(a.out, exist_ok=True)
     cases = []

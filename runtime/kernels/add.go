@@ -182,13 +182,7 @@ func (k *addSub) Prepare(ctx *Context, n *Node) (int, error) {
 			lo, hi, _ := ewActRangeI8(n, act, os, ozp)
 			k.q = newAddQuantParams(as, azp, bs, bzp, os, ozp, sign, lo, hi)
 		}
-		switch {
-		case k.q.xnn:
-			k.i8 = k.q.rowXNNVec
-			k.i8Rows = k.q.rowsXNNSIMD
-		default:
-			k.i8 = ewI8Row(k.q.apply, k.out.NumElements())
-		}
+		k.setI8(&k.q, k.q.xnn)
 	}
 	return 0, nil
 }

@@ -133,6 +133,17 @@ EW_VR(·ewDivF32VR, VDIVPS, dvr, dvr2)
 // The b operand of the int8 XNN rows: DX steps on by 8 and wraps to the
 // start R10 every R9 = bn elements (R8 counts down), so a row of bn values
 // repeats along a (per-channel operands of NHWC tensors; bn = n: no wrap).
+// dst, a, b, n and bn of the int8 XNN rows into DI, SI, DX, CX and R8/R9
+// (R10: b's start).
+#define XNN_ROWS_PROLOGUE \
+	MOVQ dst+0(FP), DI; \
+	MOVQ a+8(FP), SI; \
+	MOVQ b+16(FP), DX; \
+	MOVQ n+24(FP), CX; \
+	MOVQ bn+64(FP), R8; \
+	MOVQ R8, R9; \
+	MOVQ DX, R10
+
 #define B_NEXT(next) \
 	ADDQ $8, DX; \
 	SUBQ $8, R8; \
@@ -145,13 +156,7 @@ next:
 //	v := (bias + int32(a[i])*xa + int32(b[i])*xb) >> shift
 //	dst[i] = int8(min(max(v, lo), hi) + zp)
 TEXT ·ewAddI8XNN(SB), NOSPLIT, $0-72
-	MOVQ dst+0(FP), DI
-	MOVQ a+8(FP), SI
-	MOVQ b+16(FP), DX
-	MOVQ n+24(FP), CX
-	MOVQ bn+64(FP), R8
-	MOVQ R8, R9
-	MOVQ DX, R10
+	XNN_ROWS_PROLOGUE
 	VBROADCASTSS xa+32(FP), Y10
 	VBROADCASTSS xb+36(FP), Y11
 	VBROADCASTSS bias+40(FP), Y12
@@ -186,13 +191,7 @@ ailoop:
 //	f := min(max(float32(v)*scale, lo), hi) // lo, hi: the clamp − zp
 //	dst[i] = int8(int32(math.RoundToEven(f)) + zp)
 TEXT ·ewMulI8XNN(SB), NOSPLIT, $0-72
-	MOVQ dst+0(FP), DI
-	MOVQ a+8(FP), SI
-	MOVQ b+16(FP), DX
-	MOVQ n+24(FP), CX
-	MOVQ bn+64(FP), R8
-	MOVQ R8, R9
-	MOVQ DX, R10
+	XNN_ROWS_PROLOGUE
 	VBROADCASTSS ka+32(FP), Y10
 	VBROADCASTSS ca+36(FP), Y11
 	VBROADCASTSS kb+40(FP), Y12

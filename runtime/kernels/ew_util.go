@@ -332,6 +332,25 @@ func (k *ewBinary) evalRange(lo, hi int) {
 	k.bc.span(lo, hi, k.row)
 }
 
+// ewQuantI8 is the int8 arithmetic of ADD/SUB (addQuantParams) and MUL
+// (mulQuantParams): per element, and in XNNPACK's form per row and per
+// rows×inner block.
+type ewQuantI8 interface {
+	apply(x, y int8) int8
+	rowXNNVec(dst, a, b []int8, ia, ib int)
+	rowsXNNSIMD(dst, a, b []int8, rows, inner int) bool
+}
+
+// setI8 selects the int8 row functions of q: XNNPACK's form (row and
+// rows kernels) when xnn, else TFLite's per-element arithmetic.
+func (k *ewBinary) setI8(q ewQuantI8, xnn bool) {
+	if xnn {
+		k.i8, k.i8Rows = q.rowXNNVec, q.rowsXNNSIMD
+		return
+	}
+	k.i8 = ewI8Row(q.apply, k.out.NumElements())
+}
+
 // rowsI8 is rowsF32 for the int8 ops with an i8Rows kernel.
 func (k *ewBinary) rowsI8(lo, hi int) bool {
 	bc := &k.bc

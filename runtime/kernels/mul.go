@@ -115,13 +115,7 @@ func (k *mul) Prepare(ctx *Context, n *Node) (int, error) {
 			lo, hi, _ := ewActRangeI8(n, act, os, ozp)
 			k.q = newMulQuantParams(as, azp, bs, bzp, os, ozp, lo, hi)
 		}
-		switch {
-		case k.q.xnn:
-			k.i8 = k.q.rowXNNVec
-			k.i8Rows = k.q.rowsXNNSIMD
-		default:
-			k.i8 = ewI8Row(k.q.apply, k.out.NumElements())
-		}
+		k.setI8(&k.q, k.q.xnn)
 	}
 	return 0, nil
 }
