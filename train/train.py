@@ -27,6 +27,7 @@ import time
 import numpy as np
 import torch
 import torch.distributed as dist
+import torch.nn.functional as F
 
 from .lsms.data import LEVELS, SegDataset, load_split, parse_roi
 from .lsms.losses import bce_dice_loss
@@ -73,6 +74,11 @@ def parse_args(argv=None):
     ap.add_argument("--roi", default="",
                     help="x0,y0,x1,y1: crop this region (fractions of columns/rows) before resizing; "
                          "recorded in the checkpoint and the export")
+    ap.add_argument("--extra-data", action="append", default=[], metavar="DIR",
+                    help="more training data: this set's train split is added (its token ids "
+                         "must come from the same vocabulary as --data's; repeatable)")
+    ap.add_argument("--augment", action="store_true",
+                    help="random affine (scale, shift, rotation) and intensity jitter per training item")
     ap.add_argument("--init", default="", help="start from this checkpoint's model weights (fresh optimizer)")
     ap.add_argument("--die-at-step", type=int, default=0, help=argparse.SUPPRESS)  # tests: SIGKILL itself
     return ap.parse_args(argv)
@@ -159,6 +165,49 @@ def pair_batches(keys, batch: int, seed: int, epoch: int, rank: int, world: int)
 def collate(ds, idx, device):
     xs = [ds[i] for i in idx]
     return {k: torch.stack([x[k] for x in xs]).to(device) for k in ("image", "mask", "ids", "attn", "lesions")}
+
+
+def check_same_vocab(a: str, b: str):
+    """Token ids of two dataset directories are interchangeable: same
+    vocab_size/pad/cls/sep in tokens.json and, where both have one, the same
+    vocab.txt."""
+    def meta(d):
+        with open(os.path.join(d, "tokens.json")) as f:
+            m = json.load(f)
+        return {k: m.get(k) for k in ("vocab_size", "pad_id", "cls_id", "sep_id")}
+    ma, mb = meta(a), meta(b)
+    if ma != mb:
+        raise ValueError(f"{b}: tokens.json {mb} differs from {a}'s {ma}")
+    va, vb = os.path.join(a, "vocab.txt"), os.path.join(b, "vocab.txt")
+    if os.path.exists(va) and os.path.exists(vb):
+        with open(va, "rb") as f, open(vb, "rb") as g:
+            if f.read() != g.read():
+                raise ValueError(f"{vb} differs from {va}: tokenize both sets with one vocabulary")
+
+
+def augment_batch(b: dict, g: torch.Generator, scale=0.1, shift=0.06, rot_deg=6.0,
+                  gain=0.1, bias=0.05, noise=0.02):
+    """Training-only augmentation, in place, one draw per item: a random
+    affine (scale 1±scale, shift ±shift of the half-width, rotation
+    ±rot_deg; no flips: left/right and the Couinaud segments are what the
+    text names) applied alike to image, target and lesion masks (masks:
+    bilinear then >= 0.5; outside the slice: 0), then intensity gain 1±gain,
+    offset ±bias and Gaussian noise of std noise on the [0, 1] image."""
+    img = b["image"]
+    n = img.shape[0]
+    u = lambda: torch.rand(n, generator=g) * 2 - 1  # noqa: E731
+    s = 1 + scale * u()
+    th = torch.deg2rad(rot_deg * u())
+    tx, ty = shift * u(), shift * u()
+    theta = torch.stack([torch.stack([s * torch.cos(th), -s * torch.sin(th), tx], 1),
+                         torch.stack([s * torch.sin(th), s * torch.cos(th), ty], 1)], 1).to(img)
+    grid = F.affine_grid(theta, list(img.shape), align_corners=False)
+    warp = lambda x: F.grid_sample(x, grid, mode="bilinear", padding_mode="zeros", align_corners=False)  # noqa: E731
+    ga, bi = 1 + gain * u(), bias * u()
+    b["image"] = (warp(img) * ga.view(n, 1, 1, 1).to(img) + bi.view(n, 1, 1, 1).to(img)
+                  + noise * torch.randn(img.shape, generator=g).to(img))
+    b["mask"] = (warp(b["mask"]) >= 0.5).to(img)
+    b["lesions"] = (warp(b["lesions"]) >= 0.5).to(img)
 
 
 class AuxHead(torch.nn.Module):
@@ -253,6 +302,17 @@ def main(argv=None):
     items = load_split(args.data, args.split, levels)
     if not items:
         sys.exit(f"{args.data}: no records in split {args.split!r} at levels {levels}")
+    for j, extra in enumerate(args.extra_data):
+        try:
+            check_same_vocab(args.data, extra)
+        except ValueError as e:
+            sys.exit(f"--extra-data: {e}")
+        more = load_split(extra, "train", levels)
+        if not more:
+            sys.exit(f"--extra-data {extra}: no train records at levels {levels}")
+        for it in more:  # keys stay unique across sets (case names repeat)
+            it.key = f"x{j}-{it.key}"
+        items += more
     ds = SegDataset(items, args.size, roi=parse_roi(args.roi))
     keys = [it.key for it in items]
 
@@ -349,6 +409,8 @@ def main(argv=None):
         batches = batches_of(epoch)
         for bi in range(step - epoch * spe, len(batches)):
             b = collate(ds, batches[bi], device)
+            if args.augment:
+                augment_batch(b, torch.Generator().manual_seed(args.seed * 1000003 + step * 7 + rank))
             logits = net(b["image"], b["ids"], b["attn"])
             loss, bce, dice = bce_dice_loss(logits, b["mask"], pos_weight=args.pos_weight,
                                             distractors=b["lesions"], distractor_weight=args.distractor_weight)

@@ -27,8 +27,8 @@ func init() {
 			fs.Uint64Var(&cfg.Seed, "seed", 1, "random seed: the same seed gives byte-identical output")
 			fs.IntVar(&cfg.MinSlices, "min-slices", 0, "slices per case, at least (default 8)")
 			fs.IntVar(&cfg.MaxSlices, "max-slices", 0, "slices per case, at most (default 12)")
-			fs.Float64Var(&cfg.ValFrac, "val", 0, "share of cases in the val split (default 0.1)")
-			fs.Float64Var(&cfg.TestFrac, "test", 0, "share of cases in the test split (default 0.1)")
+			fs.Float64Var(&cfg.ValFrac, "val", 0.1, "share of cases in the val split (0: none)")
+			fs.Float64Var(&cfg.TestFrac, "test", 0.1, "share of cases in the test split (0: none)")
 			fs.IntVar(&cfg.Workers, "workers", 0, "goroutines (default: one per core)")
 			fs.BoolVar(&cfg.Overwrite, "overwrite", false, "replace an existing, non-empty output folder")
 			asJSON := fs.Bool("json", false, "print the summary as JSON")
@@ -39,6 +39,12 @@ func init() {
 				}
 				if cfg.Out == "" {
 					return usagef("--out is required")
+				}
+				// the library reads 0 as "default"; an explicit 0 here means no such split
+				for _, f := range []*float64{&cfg.ValFrac, &cfg.TestFrac} {
+					if *f == 0 {
+						*f = -1
+					}
 				}
 				ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 				defer stop()

@@ -128,32 +128,39 @@ class SegDataset(torch.utils.data.Dataset):
         self.size = size
         self.keep_full = keep_full
         self.roi = roi  # (x0, y0, x1, y1) fractions: crop before resizing (None: whole slice)
-        self._cache: Dict[int, dict] = {}
+        # resized arrays keyed by the identity of the source array: the
+        # levels of a record share its mask, the records of a slice its
+        # image and lesion union, so each is resized and held once
+        # (masks as uint8)
+        self._cache: Dict[tuple, torch.Tensor] = {}
 
     def __len__(self):
         return len(self.items)
 
+    def _resized(self, kind: str, a: np.ndarray) -> torch.Tensor:
+        k = (kind, id(a))
+        t = self._cache.get(k)
+        if t is None:
+            y0, y1, x0, x1 = roi_box(self.roi, a.shape[-2], a.shape[-1])
+            if kind == "image":
+                t = resize_image(torch.from_numpy(hu_to_input(np.asarray(a)))[None, y0:y1, x0:x1], self.size)
+            else:
+                m = torch.from_numpy((np.asarray(a) > 0).astype(np.float32))[None, y0:y1, x0:x1]
+                t = resize_mask(m, self.size).to(torch.uint8)
+            self._cache[k] = t
+        return t if kind == "image" else t.float()
+
     def __getitem__(self, i: int) -> dict:
-        if i in self._cache:
-            return self._cache[i]
         it = self.items[i]
-        img = torch.from_numpy(hu_to_input(np.asarray(it.hu)))[None]
-        msk = torch.from_numpy((np.asarray(it.mask) > 0).astype(np.float32))[None]
-        y0, y1, x0, x1 = roi_box(self.roi, img.shape[-2], img.shape[-1])
         d = {
-            "image": resize_image(img[..., y0:y1, x0:x1], self.size),
-            "mask": resize_mask(msk[..., y0:y1, x0:x1], self.size),
+            "image": self._resized("image", it.hu),
+            "mask": self._resized("mask", it.mask),
             "ids": torch.as_tensor(np.asarray(it.ids), dtype=torch.long),
             "attn": torch.as_tensor(np.asarray(it.attn), dtype=torch.long),
         }
-        if it.lesions is not None:
-            les = torch.from_numpy((np.asarray(it.lesions) > 0).astype(np.float32))[None]
-            d["lesions"] = resize_mask(les[..., y0:y1, x0:x1], self.size)
-        else:
-            d["lesions"] = d["mask"]
+        d["lesions"] = self._resized("mask", it.lesions) if it.lesions is not None else d["mask"]
         if self.keep_full:
-            d["mask_full"] = msk
-        self._cache[i] = d
+            d["mask_full"] = torch.from_numpy((np.asarray(it.mask) > 0).astype(np.float32))[None]
         return d
 
 
@@ -239,6 +246,7 @@ def load_split(root: str, split: str, levels: Sequence[str]) -> List[Item]:
     tokens = TokenTable(root)
     items = []
     unions: Dict[str, np.ndarray] = {}  # image path -> union of its records' masks
+    slices: Dict[str, np.ndarray] = {}  # image path -> HU (one array per slice, shared by its records)
     for i, rec in enumerate(manifest):
         if split != "all" and rec.get("split") != split:
             continue
@@ -248,8 +256,11 @@ def load_split(root: str, split: str, levels: Sequence[str]) -> List[Item]:
             if got is None:
                 continue
             if hu is None:
-                off = int(rec.get("hu_offset", 32768))
-                hu = (read_png_u16(os.path.join(root, rec["image"])) - off).astype(np.int16)
+                hu = slices.get(rec["image"])
+                if hu is None:
+                    off = int(rec.get("hu_offset", 32768))
+                    hu = slices[rec["image"]] = (
+                        read_png_u16(os.path.join(root, rec["image"])) - off).astype(np.int16)
                 mask = read_mask(os.path.join(root, rec["mask"]))
                 u = unions.get(rec["image"])
                 if u is None:

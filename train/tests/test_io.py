@@ -283,6 +283,41 @@ class TrainUtilTest(unittest.TestCase):
         with self.assertRaises(ValueError):
             pair_batches(keys, 3, 0, 0, 0, 1)
 
+    def test_augment_moves_image_and_masks_together(self):
+        from train.train import augment_batch
+        img = torch.zeros(2, 1, 32, 32)
+        img[:, :, 8:16, 10:20] = 0.8
+        m = (img > 0).float()
+        b = {"image": img.clone(), "mask": m.clone(), "lesions": m.clone()}
+        augment_batch(b, torch.Generator().manual_seed(3), noise=0.0, gain=0.0, bias=0.0)
+        self.assertEqual(b["image"].shape, img.shape)
+        self.assertFalse(torch.equal(b["mask"], m))  # it moved
+        self.assertTrue(torch.equal(b["mask"], b["lesions"]))
+        self.assertTrue(set(b["mask"].unique().tolist()) <= {0.0, 1.0})
+        # the warped mask covers the warped bright block, not somewhere else
+        bright = (b["image"] > 0.4).float()
+        inter = (bright * b["mask"]).sum() / b["mask"].sum()
+        self.assertGreater(float(inter), 0.9)
+        # area roughly kept (scale 1 +- 0.1)
+        ratio = float(b["mask"].sum() / m.sum())
+        self.assertTrue(0.75 < ratio < 1.3, ratio)
+        # seeded: the same draw twice
+        b2 = {"image": img.clone(), "mask": m.clone(), "lesions": m.clone()}
+        augment_batch(b2, torch.Generator().manual_seed(3), noise=0.0, gain=0.0, bias=0.0)
+        self.assertTrue(torch.equal(b["image"], b2["image"]))
+
+    def test_extra_data_needs_the_same_vocabulary(self):
+        from train.train import check_same_vocab
+        with tempfile.TemporaryDirectory() as d:
+            a, b = os.path.join(d, "a"), os.path.join(d, "b")
+            write_fallback_set(a, 4, 32, seed=1)
+            write_fallback_set(b, 4, 32, seed=2)
+            check_same_vocab(a, b)
+            with open(os.path.join(b, "vocab.txt"), "a") as f:
+                f.write("extra\n")
+            with self.assertRaisesRegex(ValueError, "vocab.txt differs"):
+                check_same_vocab(a, b)
+
     def test_poly_schedule(self):
         from train.train import poly_lambda
         f = poly_lambda(100, 0.9, 0)
