@@ -250,16 +250,31 @@ func (g *Graph) Transpose(name string, x Value, perm ...int) Value {
 	return out
 }
 
-// BatchMatMul is a[..., m, k] × b[..., k, n] with broadcast batch dimensions
-// (no adjoint flags: callers transpose explicitly).
+// BatchMatMul is a[..., m, k] × b[..., k, n] with broadcast batch dimensions.
 func (g *Graph) BatchMatMul(name string, a, b Value) Value {
+	return g.BatchMatMulAdj(name, a, b, false, false)
+}
+
+// BatchMatMulAdj is BatchMatMul with TFLite's adjoint flags: adjX reads a
+// as [..., k, m] (its last two dimensions transposed), adjY reads b as
+// [..., n, k].
+func (g *Graph) BatchMatMulAdj(name string, a, b Value, adjX, adjY bool) Value {
 	ra, rb := len(a.Shape), len(b.Shape)
-	must(ra >= 2 && rb >= 2 && a.Shape[ra-1] == b.Shape[rb-2], "graph: BATCH_MATMUL %q: %v × %v", name, a.Shape, b.Shape)
+	must(ra >= 2 && rb >= 2, "graph: BATCH_MATMUL %q: %v × %v", name, a.Shape, b.Shape)
+	m, k := a.Shape[ra-2], a.Shape[ra-1]
+	if adjX {
+		m, k = k, m
+	}
+	k2, n := b.Shape[rb-2], b.Shape[rb-1]
+	if adjY {
+		k2, n = n, k2
+	}
+	must(k == k2, "graph: BATCH_MATMUL %q: %v (adj_x=%v) × %v (adj_y=%v)", name, a.Shape, adjX, b.Shape, adjY)
 	batch, ok := Broadcast(a.Shape[:ra-2], b.Shape[:rb-2])
 	must(ok, "graph: BATCH_MATMUL %q: batch dimensions of %v and %v", name, a.Shape, b.Shape)
-	s := append(batch, a.Shape[ra-2], b.Shape[rb-1])
+	s := append(batch, m, n)
 	out := g.tensor(name, a.Type, s)
-	g.op(schema.BuiltinOperatorBATCH_MATMUL, &schema.BatchMatMulOptionsT{}, []Value{a, b}, out)
+	g.op(schema.BuiltinOperatorBATCH_MATMUL, &schema.BatchMatMulOptionsT{AdjX: adjX, AdjY: adjY}, []Value{a, b}, out)
 	return out
 }
 

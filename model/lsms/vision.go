@@ -438,13 +438,18 @@ func (v *vision) nmf(name string, x graph.Value) graph.Value {
 	BTB := g.Const(name+".bases_gram", []int{R, R}, btb)
 	eps := g.Scalar(float32(cfg.NMFEps))
 
+	// The bases are kept transposed (Bᵀ, [1,R,D]) and coef as [1,N,R];
+	// the products that need B or coefᵀ read them through BATCH_MATMUL's
+	// adjoint flags instead of TRANSPOSE ops (two fewer passes over the
+	// N×R coefficients per step).
 	xt := g.Reshape(name+".x", x, 1, N, D) // Xᵀ
 	coef := g.Softmax(name+".coef0", g.BatchMatMul(name+".coef0.logits", xt, B))
 
-	coefStep := func(p string, B, BT, BTB graph.Value, coef graph.Value) graph.Value {
-		num := g.BatchMatMul(p+".num", xt, B) // [1,N,R]
+	// coef ← coef ⊙ (Xᵀ B) / (coef (BᵀB) + eps)
+	coefStep := func(p string, BT, BTB graph.Value, coef graph.Value) graph.Value {
+		num := g.BatchMatMulAdj(p+".num", xt, BT, false, true) // [1,N,R]
 		if BTB.ID < 0 {
-			BTB = g.BatchMatMul(p+".gram", BT, B) // [1,R,R]
+			BTB = g.BatchMatMulAdj(p+".gram", BT, BT, false, true) // [1,R,R]
 		}
 		den := g.BatchMatMul(p+".den", coef, BTB)
 		return g.Div(p, g.Mul(p+".mul", coef, num), g.Add(p+".den_eps", den, eps, graph.None))
@@ -456,20 +461,18 @@ func (v *vision) nmf(name string, x graph.Value) graph.Value {
 		if it == 0 {
 			gram = BTB
 		}
-		coef = coefStep(p+".coef", B, BT, gram, coef)
+		coef = coefStep(p+".coef", BT, gram, coef)
 		// Bases, transposed: Bᵀ ← Bᵀ ⊙ (coefᵀ Xᵀ) / ((coefᵀcoef) Bᵀ + eps).
-		ct := g.Transpose(p+".coef_t", coef, 0, 2, 1) // [1,R,N]
-		num := g.BatchMatMul(p+".bases.num", ct, xt)  // [1,R,D]
-		ctc := g.BatchMatMul(p+".bases.gram", ct, coef)
-		den := g.BatchMatMul(p+".bases.den", ctc, BT) // [1,R,D]
+		num := g.BatchMatMulAdj(p+".bases.num", coef, xt, true, false)    // [1,R,D]
+		ctc := g.BatchMatMulAdj(p+".bases.gram", coef, coef, true, false) // [1,R,R]
+		den := g.BatchMatMul(p+".bases.den", ctc, BT)                     // [1,R,D]
 		BT = g.Div(p+".bases_t", g.Mul(p+".bases.mul", BT, num), g.Add(p+".bases.den_eps", den, eps, graph.None))
-		B = g.Transpose(p+".bases", BT, 0, 2, 1) // [1,D,R]
 	}
 	gram := noGram
 	if cfg.NMFSteps == 0 {
 		gram = BTB
 	}
-	coef = coefStep(name+".coef", B, BT, gram, coef)
+	coef = coefStep(name+".coef", BT, gram, coef)
 	y := g.BatchMatMul(name+".recon", coef, BT) // [1,N,D] = (B coefᵀ)ᵀ
 	return g.Reshape(name, y, 1, h, w, D)
 }

@@ -10,6 +10,7 @@ package interp
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 	"unsafe"
 
@@ -234,10 +235,40 @@ func (it *Interpreter) allocate(planner string, scratch []int) error {
 		}
 		last[ti] = nOps
 	}
+	// In-place operators (kernels.InPlacer: RESHAPE and the like) give
+	// their output their input's buffer, which then lives until the
+	// output's last use. Tensors are written once, by their producer, so
+	// the two never disagree. Graph inputs and outputs keep buffers of
+	// their own.
+	alias := make([]int, len(it.tensors)) // tensor whose buffer i uses, or -1
+	for i := range alias {
+		alias[i] = -1
+	}
+	io := map[int]bool{}
+	for _, ti := range slices.Concat(it.sg.Inputs, it.inputs, it.sg.Outputs, it.outputs) {
+		io[ti] = true
+	}
+	for oi, op := range it.sg.Operators {
+		ip, ok := it.kerns[oi].(kernels.InPlacer)
+		if !ok || !ip.InPlace() || len(op.Inputs) == 0 || len(op.Outputs) != 1 || op.Inputs[0] < 0 {
+			continue
+		}
+		src, dst := op.Inputs[0], op.Outputs[0]
+		if io[src] || io[dst] || it.tensors[src].Const || it.tensors[dst].Const || first[src] < 0 ||
+			it.tensors[src].Bytes() != it.tensors[dst].Bytes() || alias[dst] >= 0 {
+			continue
+		}
+		root := src
+		if alias[root] >= 0 {
+			root = alias[root]
+		}
+		alias[dst] = root
+		last[root] = max(last[root], last[dst])
+	}
 	ids := make([]int, len(it.tensors))
 	for i, t := range it.tensors {
 		ids[i] = -1
-		if t.Const || first[i] < 0 {
+		if t.Const || first[i] < 0 || alias[i] >= 0 {
 			continue
 		}
 		ids[i] = p.Add(t.Bytes(), first[i], last[i])
@@ -259,6 +290,11 @@ func (it *Interpreter) allocate(planner string, scratch []int) error {
 		if ids[i] >= 0 {
 			o := p.Offset(ids[i])
 			t.Data = it.arena[o : o+t.Bytes() : o+t.Bytes()]
+		}
+	}
+	for i, t := range it.tensors {
+		if r := alias[i]; r >= 0 {
+			t.Data = it.tensors[r].Data
 		}
 	}
 	for i, s := range scratch {

@@ -171,6 +171,14 @@ func benchOps() []benchOp {
 		o.name = fmt.Sprintf("BATCH_MATMUL/%s/1x3600x64_const1x64x20", dt)
 		ops = append(ops, o)
 	}
+	// the NMF of the tiny decoder at 480×480 (float32 in every model):
+	// coef numerator Xᵀ·B, coef denominator coef·(BᵀB), bases numerator
+	// coefᵀ·Xᵀ and bases Gram coefᵀ·coef
+	for _, s := range [][4]int{{14400, 256, 64}, {14400, 64, 64}, {64, 14400, 256}, {64, 14400, 64}} {
+		o := benchBMM(rng, false, false, s[0], s[1], s[2])
+		o.name = fmt.Sprintf("BATCH_MATMUL/f32/nmf/1x%dx%d_1x%dx%d", s[0], s[1], s[1], s[2])
+		ops = append(ops, o)
+	}
 	return ops
 }
 

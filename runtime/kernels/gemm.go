@@ -213,6 +213,16 @@ func gemmI8Bytes(v []int8) []byte {
 func gemmPackAF32(dst, src []float32, m0, rows, k, sm, sk int) {
 	kp := gemmPadK(k)
 	dst = dst[:kp*gemmMR]
+	if sm == 1 && rows == gemmMR && k > 0 {
+		// a transposed A (BATCH_MATMUL adj_x): the panel's four values of
+		// each k are adjacent in the source
+		src = src[m0 : m0+(k-1)*sk+gemmMR]
+		for kk := range k {
+			copy(dst[kk*gemmMR:kk*gemmMR+gemmMR], src[kk*sk:kk*sk+gemmMR])
+		}
+		clear(dst[k*gemmMR:])
+		return
+	}
 	for i := range gemmMR {
 		if i >= rows {
 			for kk := range kp {

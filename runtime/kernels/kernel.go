@@ -76,6 +76,14 @@ type Kernel interface {
 	Eval(ctx *Context, n *Node) error
 }
 
+// InPlacer is an optional capability of a Kernel whose output 0 holds
+// exactly the bytes of its input 0 (RESHAPE, SQUEEZE, EXPAND_DIMS): when
+// InPlace reports true after Prepare, the interpreter may give both
+// tensors one buffer, and Eval then has nothing to copy.
+type InPlacer interface {
+	InPlace() bool
+}
+
 // Factory creates the per-node state of a kernel (the Init step).
 type Factory func() Kernel
 

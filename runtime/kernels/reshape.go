@@ -111,6 +111,9 @@ func reshapeInfer(n *Node, shape []int, count int) ([]int, error) {
 	return shape, nil
 }
 
+// InPlace implements InPlacer: the output is the input's bytes.
+func (k *reshape) InPlace() bool { return true }
+
 func (k *reshape) Eval(ctx *Context, n *Node) error {
 	layoutCopy(n.Outputs[0].Data, n.Inputs[0].Data)
 	return nil

@@ -6,7 +6,8 @@ import (
 
 // SQUEEZE drops the listed unit dimensions (all unit dimensions when the
 // list is empty) and EXPAND_DIMS inserts one at a constant axis; both copy
-// the data.
+// the data unless the interpreter gave input and output one buffer
+// (InPlacer).
 
 func init() {
 	Register(schema.BuiltinOperatorSQUEEZE, func() Kernel { return &squeeze{} })
@@ -60,6 +61,9 @@ func (k *squeeze) Prepare(ctx *Context, n *Node) (int, error) {
 	return 0, nil
 }
 
+// InPlace implements InPlacer: the output is the input's bytes.
+func (k *squeeze) InPlace() bool { return true }
+
 func (k *squeeze) Eval(ctx *Context, n *Node) error {
 	layoutCopy(n.Outputs[0].Data, n.Inputs[0].Data)
 	return nil
@@ -102,6 +106,9 @@ func (k *expandDims) Prepare(ctx *Context, n *Node) (int, error) {
 	SetShape(out, oshape)
 	return 0, nil
 }
+
+// InPlace implements InPlacer: the output is the input's bytes.
+func (k *expandDims) InPlace() bool { return true }
 
 func (k *expandDims) Eval(ctx *Context, n *Node) error {
 	layoutCopy(n.Outputs[0].Data, n.Inputs[0].Data)
