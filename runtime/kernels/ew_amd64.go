@@ -271,6 +271,44 @@ func ewBinF32RowsSIMD(op int, dst, a, b []float32, rows, inner int, lo, hi float
 //go:noescape
 func softmaxExpAVX2(dst, src *float32, n int, m, beta float32, sums *[8]float32)
 
+// softmaxMaxAVX stores the largest of src[:n] (n a positive multiple of
+// 8) in out and reports true when none is NaN (when one is, out is not
+// the Go max and the caller must not use it).
+//
+//go:noescape
+func softmaxMaxAVX(src *float32, n int, out *float32) bool
+
+// scaleF32AVX computes dst[i] *= s for i < n, n a positive multiple of 8.
+//
+//go:noescape
+func scaleF32AVX(dst *float32, n int, s float32)
+
+// softmaxMaxSIMD returns max(src...) with Go's max semantics for the
+// leading multiple of 8 of src, and false when it did not (too short, no
+// AVX2, or a NaN that the caller's Go loop must propagate).
+func softmaxMaxSIMD(src []float32) (float32, bool) {
+	n := len(src) &^ 7
+	if !cpuAVX2FMA || n == 0 {
+		return 0, false
+	}
+	_ = src[n-1]
+	var m float32
+	ok := softmaxMaxAVX(&src[0], n, &m)
+	return m, ok
+}
+
+// scaleSIMD multiplies the leading multiple of 8 of dst by s and returns
+// how many it did.
+func scaleSIMD(dst []float32, s float32) int {
+	n := len(dst) &^ 7
+	if !cpuAVX2FMA || n == 0 {
+		return 0
+	}
+	_ = dst[n-1]
+	scaleF32AVX(&dst[0], n, s)
+	return n
+}
+
 // softmaxExpSIMD does the leading multiple of 8 of softmaxExpRow and
 // returns how many it did.
 func softmaxExpSIMD(dst, src []float32, m, beta float32, sums *[8]float32) int {

@@ -372,3 +372,52 @@ exploop:
 	VZEROUPPER
 	RET
 
+
+// func softmaxMaxAVX(src *float32, n int, out *float32) bool
+TEXT ·softmaxMaxAVX(SB), NOSPLIT, $0-25
+	MOVQ src+0(FP), SI
+	MOVQ n+8(FP), CX
+	MOVQ out+16(FP), DI
+	VMOVUPS (SI), Y0                   // running max
+	VCMPPS $3, Y0, Y0, Y1              // unordered: NaN lanes
+	ADDQ $32, SI
+	SUBQ $8, CX
+	JZ maxdone
+
+maxloop:
+	VMOVUPS (SI), Y2
+	VCMPPS $3, Y2, Y2, Y3
+	VORPS Y3, Y1, Y1
+	VMAXPS Y2, Y0, Y0
+	ADDQ $32, SI
+	SUBQ $8, CX
+	JNZ maxloop
+
+maxdone:
+	VEXTRACTF128 $1, Y0, X2
+	VMAXPS X2, X0, X0
+	VPERMILPS $0x4e, X0, X2
+	VMAXPS X2, X0, X0
+	VPERMILPS $0xb1, X0, X2
+	VMAXPS X2, X0, X0
+	VMOVSS X0, (DI)
+	VMOVMSKPS Y1, AX
+	TESTL AX, AX
+	SETEQ ret+24(FP)
+	VZEROUPPER
+	RET
+
+// func scaleF32AVX(dst *float32, n int, s float32)
+TEXT ·scaleF32AVX(SB), NOSPLIT, $0-20
+	MOVQ dst+0(FP), DI
+	MOVQ n+8(FP), CX
+	VBROADCASTSS s+16(FP), Y1
+
+scaleloop:
+	VMULPS (DI), Y1, Y0
+	VMOVUPS Y0, (DI)
+	ADDQ $32, DI
+	SUBQ $8, CX
+	JNZ scaleloop
+	VZEROUPPER
+	RET

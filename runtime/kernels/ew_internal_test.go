@@ -701,3 +701,48 @@ func TestSoftmaxExp(t *testing.T) {
 		t.Errorf("exp(-88) = %g, exp(0) = %g", softmaxExpF32(-88), softmaxExpF32(0))
 	}
 }
+
+// softmaxMaxSIMD and scaleSIMD agree with Go's max and multiply bit for
+// bit (or decline: NaN rows, short rows, no vector unit).
+func TestSoftmaxMaxScaleSIMD(t *testing.T) {
+	rng := rand.New(rand.NewPCG(11, 12))
+	special := []float32{float32(math.NaN()), float32(math.Inf(-1)), float32(math.Inf(1)), 0, float32(math.Copysign(0, -1)), -3e38}
+	for n := 1; n <= 70; n++ {
+		for rep := range 20 {
+			src := make([]float32, n)
+			for i := range src {
+				src[i] = float32(rng.NormFloat64() * 10)
+				if rng.IntN(8) == 0 {
+					src[i] = special[rng.IntN(len(special))]
+				}
+			}
+			if rep == 0 {
+				src[n-1] = float32(math.NaN()) // in the tail or the vector part
+			}
+			want := src[0]
+			for _, x := range src[1:max(1, n&^7)] {
+				want = max(want, x)
+			}
+			if got, ok := softmaxMaxSIMD(src); ok {
+				if math.Float32bits(got) != math.Float32bits(want) && !(got == 0 && want == 0) {
+					t.Fatalf("n=%d %v: max %v, want %v", n, src, got, want)
+				}
+			} else if cpuAVX2FMA && n >= 8 && !math.IsNaN(float64(want)) {
+				t.Fatalf("n=%d: declined a row without NaN (max %v)", n, want)
+			}
+			s := float32(rng.Float64())
+			dst, ref := append([]float32{}, src...), append([]float32{}, src...)
+			for i := scaleSIMD(dst, s); i < n; i++ {
+				dst[i] *= s
+			}
+			for i := range ref {
+				ref[i] *= s
+			}
+			for i := range ref {
+				if math.Float32bits(dst[i]) != math.Float32bits(ref[i]) && !(math.IsNaN(float64(dst[i])) && math.IsNaN(float64(ref[i]))) {
+					t.Fatalf("n=%d: scale[%d] = %v, want %v", n, i, dst[i], ref[i])
+				}
+			}
+		}
+	}
+}

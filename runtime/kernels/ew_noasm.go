@@ -23,6 +23,10 @@ func ewBinF32RowsSIMD(op int, dst, a, b []float32, rows, inner int, lo, hi float
 
 func softmaxExpSIMD(dst, src []float32, m, beta float32, sums *[8]float32) int { return 0 }
 
+func softmaxMaxSIMD(src []float32) (float32, bool) { return 0, false }
+
+func scaleSIMD(dst []float32, s float32) int { return 0 }
+
 func reduceRowsI8SIMD(acc []int32, src []int8, n, rows, stride int) int { return 0 }
 
 func reduceRowsF32SIMD(acc, src []float32, n, rows, stride int) int { return 0 }

@@ -106,9 +106,16 @@ func (k *softmax) evalF32(lo, hi int) {
 
 func softmaxRowF32(dst, src []float32, beta float64) {
 	dst = dst[:len(src)]
-	m := src[0]
-	for _, x := range src[1:] {
-		m = max(m, x)
+	m, ok := softmaxMaxSIMD(src)
+	if ok {
+		for _, x := range src[len(src)&^7:] {
+			m = max(m, x)
+		}
+	} else {
+		m = src[0]
+		for _, x := range src[1:] {
+			m = max(m, x)
+		}
 	}
 	b := float32(beta)
 	if !(b > 0) || float64(b) != beta || math.IsInf(float64(b), 0) {
@@ -131,7 +138,7 @@ func softmaxRowF32(dst, src []float32, beta float64) {
 		s += e
 	}
 	inv := 1 / s
-	for i := range dst {
+	for i := scaleSIMD(dst, inv); i < len(dst); i++ {
 		dst[i] *= inv
 	}
 }
