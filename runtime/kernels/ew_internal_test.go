@@ -501,6 +501,22 @@ func TestEwI8LUTRow(t *testing.T) {
 				}
 			}
 		}
+		// the rows form: a of rows×inner, b one row of inner repeated
+		_, rows := ewI8Funcs(f, ewLUTMinElems)
+		inner := 1 + rng.IntN(40)
+		nr := n / inner
+		if nr > 0 {
+			got, want := make([]int8, nr*inner), make([]int8, nr*inner)
+			rows(got, a, b, nr, inner)
+			for r := range nr {
+				ref(want[r*inner:(r+1)*inner], a[r*inner:], b, 1, 1)
+			}
+			for i := range got {
+				if got[i] != want[i] {
+					t.Fatalf("trial %d, rows %d×%d, element %d: %d, want %d", trial, nr, inner, i, got[i], want[i])
+				}
+			}
+		}
 	}
 }
 

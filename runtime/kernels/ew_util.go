@@ -348,7 +348,7 @@ func (k *ewBinary) setI8(q ewQuantI8, xnn bool) {
 		k.i8, k.i8Rows = q.rowXNNVec, q.rowsXNNSIMD
 		return
 	}
-	k.i8 = ewI8Row(q.apply, k.out.NumElements())
+	k.i8, k.i8Rows = ewI8Funcs(q.apply, k.out.NumElements())
 }
 
 // rowsI8 is rowsF32 for the int8 ops with an i8Rows kernel.
@@ -586,8 +586,17 @@ var ewLUTMinElems = 1 << 12
 // function f: a lookup table of f over every (x, y) pair when the output
 // has at least ewLUTMinElems elements, else f called per element.
 func ewI8Row(f func(x, y int8) int8, outElems int) func(dst, a, b []int8, ia, ib int) {
+	row, _ := ewI8Funcs(f, outElems)
+	return row
+}
+
+// ewI8Funcs is ewI8Row with, when it builds the table, the i8Rows form
+// (rows×inner outputs of a contiguous a and one row b repeated, the
+// per-channel operand of an NHWC tensor) in one call per task instead of
+// one per row.
+func ewI8Funcs(f func(x, y int8) int8, outElems int) (row func(dst, a, b []int8, ia, ib int), rows func(dst, a, b []int8, rows, inner int) bool) {
 	if outElems < ewLUTMinElems {
-		return ewRowFunc(f)
+		return ewRowFunc(f), nil
 	}
 	lut := new([1 << 16]int8)
 	for x := range 256 {
@@ -595,7 +604,20 @@ func ewI8Row(f func(x, y int8) int8, outElems int) func(dst, a, b []int8, ia, ib
 			lut[x<<8|y] = f(int8(x), int8(y))
 		}
 	}
-	return func(dst, a, b []int8, ia, ib int) { ewLUTRowI8(lut, dst, a, b, ia, ib) }
+	return func(dst, a, b []int8, ia, ib int) { ewLUTRowI8(lut, dst, a, b, ia, ib) },
+		func(dst, a, b []int8, rows, inner int) bool { ewLUTRowsI8(lut, dst, a, b, rows, inner); return true }
+}
+
+// ewLUTRowsI8 computes dst[r·inner + i] = lut[a[r·inner + i]<<8 | b[i]]
+// for r < rows, i < inner.
+func ewLUTRowsI8(lut *[1 << 16]int8, dst, a, b []int8, rows, inner int) {
+	b = b[:inner]
+	for r := range rows {
+		ar, dr := a[r*inner:(r+1)*inner], dst[r*inner:(r+1)*inner]
+		for i, y := range b {
+			dr[i] = lut[int(uint8(ar[i]))<<8|int(uint8(y))]
+		}
+	}
 }
 
 // ewLUTRowI8 is a row of an int8 binary op from its table lut[x<<8|y]

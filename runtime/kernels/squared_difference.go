@@ -71,7 +71,7 @@ func (k *squaredDifference) Prepare(ctx *Context, n *Node) (int, error) {
 			return 0, err
 		}
 		k.q = newSqDiffQuantParams(as, azp, bs, bzp, os, ozp)
-		k.i8 = ewI8Row(k.q.apply, k.out.NumElements())
+		k.i8, k.i8Rows = ewI8Funcs(k.q.apply, k.out.NumElements())
 	}
 	return 0, nil
 }
