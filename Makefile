@@ -66,10 +66,11 @@ vet:
 
 # Every test. LSMS_REQUIRE_* turn a missing peer (LiteRT harness, dcmtk,
 # dciodvfy, Orthanc, Chromium + playwright-core) into a failure instead of a skip. The
-# kernels run twice: with the assembly and with their pure-Go twins (noasm).
+# runtime and the packages that run models (model, quant) run twice: with the assembly
+# kernels and with their pure-Go twins (noasm).
 test: deps vet train-test train-smoke
 	LSMS_REQUIRE_LITERT=1 LSMS_REQUIRE_DICOM_TOOLS=1 LSMS_REQUIRE_ORTHANC=1 LSMS_REQUIRE_BROWSER=1 $(GO) test $(GOFLAGS_TEST) -timeout 25m ./...
-	$(GO) test $(GOFLAGS_TEST) -tags noasm ./runtime/kernels/
+	LSMS_REQUIRE_LITERT=1 $(GO) test $(GOFLAGS_TEST) -tags noasm ./runtime/... ./model/... ./quant/...
 	CGO_ENABLED=0 $(GO) test $(GOFLAGS_TEST) ./runtime/tflitec/
 	LSMS_REQUIRE_LITERT=1 QEMU_ARCHES="arm64 arm" ./scripts/qemu-test.sh $(GOFLAGS_TEST) -timeout 20m ./runtime/kernels/ ./tokenizer/
 	./scripts/cross.sh $(BIN)/cross

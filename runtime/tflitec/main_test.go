@@ -54,7 +54,7 @@ func testLib(t testing.TB) string {
 			return
 		}
 		builtLib = filepath.Join(buildDir, LibraryName())
-		cmd := exec.Command(goTool(), "build", "-buildmode=c-shared", "-ldflags=-s -w", "-o", builtLib, "./internal/capi")
+		cmd := exec.Command(goTool(), "build", "-buildmode=c-shared", "-ldflags=-s -w", "-tags="+buildTags, "-o", builtLib, "./internal/capi")
 		// For the test binary's own target: under user-mode QEMU
 		// (scripts/qemu-test.sh) that is not the host's, and cgo needs
 		// the cross compiler.
