@@ -70,11 +70,25 @@ func (k *pad) Prepare(ctx *Context, n *Node) (int, error) {
 	for i := range rank {
 		k.oshape[i] = k.before[i] + in.Shape[i] + after[i]
 	}
-	SetShape(out, k.oshape)
+	SetShape(out, append([]int{}, k.oshape...))
 	if rank == 0 {
 		k.ishape, k.oshape, k.before = []int{1}, []int{1}, []int{0}
 	}
 	k.es = in.Type.Size()
+	// An unpadded last dimension joins the one before it (its padding
+	// scaled by its size): the same bytes in longer rows, e.g. one row
+	// per image row instead of one per pixel for [1,H,W,C] padded in H, W.
+	for len(k.ishape) > 1 {
+		l := len(k.ishape) - 1
+		if k.oshape[l] != k.ishape[l] {
+			break
+		}
+		s := k.ishape[l]
+		k.ishape[l-1] *= s
+		k.oshape[l-1] *= s
+		k.before[l-1] *= s
+		k.ishape, k.oshape, k.before = k.ishape[:l], k.oshape[:l], k.before[:l]
+	}
 	last := len(k.ishape) - 1
 	k.inRowBytes = k.ishape[last] * k.es
 	k.outRowBytes = k.oshape[last] * k.es
