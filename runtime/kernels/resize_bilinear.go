@@ -215,6 +215,17 @@ func (k *resizeBilinear) rowsF32(lo, hi int) {
 		bot := in[b*img+k.y1[y]:]
 		wy0, wy1 := k.fy0[y], k.fy1[y]
 		o := out[r*k.ow*c : (r+1)*k.ow*c]
+		if c == 1 { // one channel (a logit map): no per-pixel slices
+			x0s, x1s := k.x0[:len(o)], k.x1[:len(o)]
+			fx0s, fx1s := k.fx0[:len(o)], k.fx1[:len(o)]
+			for x := range o {
+				wx0, wx1 := fx0s[x], fx1s[x]
+				t := float32(top[x0s[x]]*wx0) + float32(top[x1s[x]]*wx1)
+				bt := float32(bot[x0s[x]]*wx0) + float32(bot[x1s[x]]*wx1)
+				o[x] = float32(t*wy0) + float32(bt*wy1)
+			}
+			continue
+		}
 		for x := range k.ow {
 			x0, x1 := k.x0[x], k.x1[x]
 			wx0, wx1 := k.fx0[x], k.fx1[x]
@@ -326,6 +337,18 @@ func (k *resizeBilinear) rowsXNN(lo, hi int) {
 		bot := in[b*img+k.y1[y]:]
 		av := k.ay[y]
 		o := out[r*k.ow*c : (r+1)*k.ow*c]
+		if c == 1 { // one channel (a logit map): no per-pixel slices
+			x0s, x1s, axs := k.x0[:len(o)], k.x1[:len(o)], k.ax[:len(o)]
+			for x := range o {
+				tl, tr := int32(top[x0s[x]]), int32(top[x1s[x]])
+				bl, br := int32(bot[x0s[x]]), int32(bot[x1s[x]])
+				vt := tl<<11 + (tr-tl)*axs[x]
+				vb := bl<<11 + (br-bl)*axs[x]
+				acc := vt<<11 + (vb-vt)*av
+				o[x] = int8((acc + 1<<21) >> 22)
+			}
+			continue
+		}
 		for x := range k.ow {
 			x0, x1 := k.x0[x], k.x1[x]
 			ah := k.ax[x]
