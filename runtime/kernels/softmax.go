@@ -216,7 +216,10 @@ func softmaxRowI8(dst, src []int8, table *[256]float32, outScale float32, zp int
 	inv := float32(1) / float32(sum*outScale)
 	for i, x := range src {
 		p := float32(table[uint8(off+int32(x))] * inv)
-		q := int32(math.Round(float64(p))) + zp
+		// math.Round(p) for 0 ≤ p < 2²⁹: p + ½ is exact in float64 and
+		// the conversion truncates; larger p (an output scale below
+		// 2⁻²⁹) saturates below anyway.
+		q := int32(min(float64(p), 1<<29)+0.5) + zp
 		dst[i] = int8(max(-128, min(127, q)))
 	}
 }
