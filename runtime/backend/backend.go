@@ -30,7 +30,9 @@ type Options struct {
 	Threads int
 	// Profile records per-operator timings (see Profiler).
 	Profile bool
-	// Planner is "greedy" (default) or "linear" (every tensor kept; for debugging).
+	// Planner is "greedy" (default) or "linear" (every tensor kept, none
+	// fused away; for debugging and calibration, which read intermediate
+	// tensors).
 	Planner string
 	// Signature selects a signature def by key; empty means subgraph 0.
 	Signature string

@@ -37,6 +37,11 @@ type Interpreter struct {
 	ctx      kernels.Context
 	arena    []byte
 	profile  bool
+	// skip marks nodes another node's kernel absorbed (kernels.InputFuser);
+	// reads[i] are the tensors node i reads, its own inputs and those of
+	// the nodes it absorbed.
+	skip     []bool
+	reads    [][]int
 	last     []time.Duration
 	total    []time.Duration
 	count    int
@@ -141,6 +146,7 @@ func New(m *tflite.Model, opts Options) (*Interpreter, error) {
 		}
 	}
 
+	it.fuse(opts.Planner != "linear")
 	if err := it.allocate(opts.Planner, scratch); err != nil {
 		return nil, err
 	}
@@ -191,6 +197,58 @@ func alignedCopy(b []byte) []byte {
 	return out
 }
 
+// fuse offers each kernels.InputFuser the producers of its inputs that
+// only it reads (not graph inputs or outputs, not already absorbed) and
+// records what it takes; with on false (the linear planner, which keeps
+// every tensor for inspection) it fuses nothing.
+func (it *Interpreter) fuse(on bool) {
+	ops := it.sg.Operators
+	it.skip = make([]bool, len(ops))
+	it.reads = make([][]int, len(ops))
+	if !on {
+		for oi, op := range ops {
+			it.reads[oi] = op.Inputs
+		}
+		return
+	}
+	producer := make([]int, len(it.tensors))
+	readers := make([]int, len(it.tensors))
+	for i := range producer {
+		producer[i] = -1
+	}
+	for oi, op := range ops {
+		it.reads[oi] = slices.Clone(op.Inputs)
+		for _, ti := range op.Outputs {
+			producer[ti] = oi
+		}
+		for _, ti := range op.Inputs {
+			if ti >= 0 {
+				readers[ti]++
+			}
+		}
+	}
+	for _, ti := range slices.Concat(it.sg.Inputs, it.inputs, it.sg.Outputs, it.outputs) {
+		readers[ti] += 2 // never absorbed
+	}
+	for oi, op := range ops {
+		f, ok := it.kerns[oi].(kernels.InputFuser)
+		if !ok {
+			continue
+		}
+		prods := make([]*kernels.Node, len(op.Inputs))
+		for j, ti := range op.Inputs {
+			if ti >= 0 && producer[ti] >= 0 && readers[ti] == 1 && !it.skip[producer[ti]] &&
+				len(ops[producer[ti]].Outputs) == 1 {
+				prods[j] = it.nodes[producer[ti]]
+			}
+		}
+		for _, p := range f.FuseInputs(it.nodes[oi], prods) {
+			it.skip[p.Index] = true
+			it.reads[oi] = append(it.reads[oi], it.reads[p.Index]...)
+		}
+	}
+}
+
 // allocate plans the arena: run-time tensors live from their producer (or
 // the start, for graph inputs) to their last consumer (or the end, for
 // graph outputs); each node's scratch lives during that node.
@@ -217,13 +275,16 @@ func (it *Interpreter) allocate(planner string, scratch []int) error {
 		first[ti], last[ti] = 0, nOps
 	}
 	for oi, op := range it.sg.Operators {
+		if it.skip[oi] {
+			continue // absorbed: its outputs are never written
+		}
 		for _, ti := range op.Outputs {
 			if first[ti] < 0 {
 				first[ti] = oi
 			}
 			last[ti] = max(last[ti], oi)
 		}
-		for _, ti := range op.Inputs {
+		for _, ti := range it.reads[oi] {
 			if ti >= 0 && last[ti] >= 0 {
 				last[ti] = max(last[ti], oi)
 			}
@@ -310,6 +371,9 @@ func (it *Interpreter) allocate(planner string, scratch []int) error {
 func (it *Interpreter) Invoke() error {
 	it.ctx.Invocation++
 	for i, n := range it.nodes {
+		if it.skip[i] {
+			continue
+		}
 		var t0 time.Time
 		if it.profile {
 			t0 = time.Now()

@@ -3,6 +3,8 @@ package interp
 import (
 	"errors"
 	"fmt"
+	"math"
+	"slices"
 	"strings"
 	"testing"
 
@@ -213,5 +215,90 @@ func TestInPlaceReshape(t *testing.T) {
 			t.Errorf("%s: a graph output shares its input's buffer", planner)
 		}
 		it.Close()
+	}
+}
+
+// DIV(MUL(a, b), ADD(d, ε)) runs as one fused node (kernels.InputFuser)
+// with the same bits as the three nodes (the linear planner does not
+// fuse); a product or sum that something else reads, or a broadcast, is
+// left alone.
+func TestFusedMulAddDiv(t *testing.T) {
+	const n = 37
+	build := func(shareMul, broadcast bool) *tflite.Model {
+		b := tflite.NewBuilder("main")
+		dShape := []int{1, n}
+		if broadcast {
+			dShape = []int{1, 1}
+		}
+		a := b.Input("a", tflite.Float32, []int{1, n}, nil)
+		x := b.Input("b", tflite.Float32, []int{1, n}, nil)
+		d := b.Input("d", tflite.Float32, dShape, nil)
+		eps := b.Const("eps", tflite.Float32, []int{}, []float32{1e-6}, nil)
+		p := b.Tensor("p", tflite.Float32, []int{1, n}, nil)
+		b.Op(schema.BuiltinOperatorMUL, &schema.MulOptionsT{}, []int{a, x}, p)
+		q := b.Tensor("q", tflite.Float32, dShape, nil)
+		b.Op(schema.BuiltinOperatorADD, &schema.AddOptionsT{}, []int{d, eps}, q)
+		y := b.Tensor("y", tflite.Float32, []int{1, n}, nil)
+		b.Op(schema.BuiltinOperatorDIV, &schema.DivOptionsT{}, []int{p, q}, y)
+		outs := []int{y}
+		if shareMul {
+			z := b.Tensor("z", tflite.Float32, []int{1, n}, nil)
+			b.Op(schema.BuiltinOperatorADD, &schema.AddOptionsT{}, []int{p, p}, z)
+			outs = append(outs, z)
+		}
+		b.Output(outs...)
+		return b.Model()
+	}
+	in := [3][]float32{make([]float32, n), make([]float32, n), make([]float32, n)}
+	for i := range n {
+		in[0][i] = float32(i)*0.37 - 3
+		in[1][i] = float32(i%5) + 0.1
+		in[2][i] = float32(i%3) * 1e-7 // den + ε near 0
+	}
+	in[2][4] = float32(math.Inf(1))
+	in[0][5] = float32(math.NaN())
+	run := func(m *tflite.Model, planner string) ([]float32, []bool) {
+		it, err := New(m, Options{Planner: planner, Threads: 2})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer it.Close()
+		for i := range 3 {
+			v := in[i]
+			if it.InputTensor(i).NumElements() == 1 {
+				v = v[:1]
+			}
+			if err := it.SetInput(i, v); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := it.Invoke(); err != nil {
+			t.Fatal(err)
+		}
+		out := make([]float32, n)
+		if err := it.Output(0, out); err != nil {
+			t.Fatal(err)
+		}
+		return out, slices.Clone(it.skip)
+	}
+	for _, c := range []struct {
+		name             string
+		share, broadcast bool
+		fused            bool
+	}{{"plain", false, false, true}, {"product read twice", true, false, false}, {"broadcast", false, true, false}} {
+		m := build(c.share, c.broadcast)
+		got, skip := run(m, "greedy")
+		want, skipLinear := run(m, "linear")
+		if slices.Contains(skipLinear, true) {
+			t.Errorf("%s: the linear planner fused", c.name)
+		}
+		if fused := skip[0] && skip[1]; fused != c.fused {
+			t.Errorf("%s: fused %v, want %v (skip %v)", c.name, fused, c.fused, skip)
+		}
+		for i := range got {
+			if math.Float32bits(got[i]) != math.Float32bits(want[i]) && !(got[i] != got[i] && want[i] != want[i]) {
+				t.Fatalf("%s: y[%d] = %v, want %v", c.name, i, got[i], want[i])
+			}
+		}
 	}
 }

@@ -271,6 +271,24 @@ func ewBinF32RowsSIMD(op int, dst, a, b []float32, rows, inner int, lo, hi float
 //go:noescape
 func softmaxExpAVX2(dst, src *float32, n int, m, beta float32, sums *[8]float32)
 
+// divMulAddAVX computes divMulAddF32Go for n a positive multiple of 8
+// (VMULPS, VADDPS, VDIVPS: the same roundings).
+//
+//go:noescape
+func divMulAddAVX(dst, a, b, d *float32, n int, c float32)
+
+// divMulAddF32 is divMulAddF32Go, the leading multiple of 8 with AVX.
+func divMulAddF32(dst, a, b, d []float32, c float32) {
+	n := len(dst) &^ 7
+	if cpuAVX2FMA && n > 0 {
+		_, _, _ = a[n-1], b[n-1], d[n-1]
+		divMulAddAVX(&dst[0], &a[0], &b[0], &d[0], n, c)
+	} else {
+		n = 0
+	}
+	divMulAddF32Go(dst[n:], a[n:], b[n:], d[n:], c)
+}
+
 // softmaxMaxAVX stores the largest of src[:n] (n a positive multiple of
 // 8) in out and reports true when none is NaN (when one is, out is not
 // the Go max and the caller must not use it).

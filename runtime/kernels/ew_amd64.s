@@ -421,3 +421,27 @@ scaleloop:
 	JNZ scaleloop
 	VZEROUPPER
 	RET
+
+// func divMulAddAVX(dst, a, b, d *float32, n int, c float32)
+TEXT ·divMulAddAVX(SB), NOSPLIT, $0-44
+	MOVQ dst+0(FP), DI
+	MOVQ a+8(FP), SI
+	MOVQ b+16(FP), DX
+	MOVQ d+24(FP), R8
+	MOVQ n+32(FP), CX
+	VBROADCASTSS c+40(FP), Y3
+
+dmaloop:
+	VMOVUPS (SI), Y0
+	VMULPS (DX), Y0, Y0
+	VADDPS (R8), Y3, Y1
+	VDIVPS Y1, Y0, Y0
+	VMOVUPS Y0, (DI)
+	ADDQ $32, SI
+	ADDQ $32, DX
+	ADDQ $32, R8
+	ADDQ $32, DI
+	SUBQ $8, CX
+	JNZ dmaloop
+	VZEROUPPER
+	RET

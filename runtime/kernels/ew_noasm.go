@@ -30,3 +30,5 @@ func scaleSIMD(dst []float32, s float32) int { return 0 }
 func reduceRowsI8SIMD(acc []int32, src []int8, n, rows, stride int) int { return 0 }
 
 func reduceRowsF32SIMD(acc, src []float32, n, rows, stride int) int { return 0 }
+
+func divMulAddF32(dst, a, b, d []float32, c float32) { divMulAddF32Go(dst, a, b, d, c) }

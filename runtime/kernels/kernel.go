@@ -84,6 +84,18 @@ type InPlacer interface {
 	InPlace() bool
 }
 
+// InputFuser is an optional capability of a Kernel: after Prepare, the
+// interpreter offers it the nodes that produce its inputs (producers[i]
+// for input i; nil where the input is a constant, a graph input or output,
+// or read by another node too). The kernel may take over some of them —
+// compute what they would have, from their inputs, inside its own Eval —
+// and returns those it took. The interpreter then does not run them,
+// allocates no memory for their outputs, and keeps their inputs alive
+// until this node.
+type InputFuser interface {
+	FuseInputs(n *Node, producers []*Node) []*Node
+}
+
 // Factory creates the per-node state of a kernel (the Init step).
 type Factory func() Kernel
 
