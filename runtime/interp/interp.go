@@ -40,11 +40,11 @@ type Interpreter struct {
 	// skip marks nodes another node's kernel absorbed (kernels.InputFuser);
 	// reads[i] are the tensors node i reads, its own inputs and those of
 	// the nodes it absorbed.
-	skip     []bool
-	reads    [][]int
-	last     []time.Duration
-	total    []time.Duration
-	count    int
+	skip  []bool
+	reads [][]int
+	last  []time.Duration
+	total []time.Duration
+	count int
 }
 
 // New prepares an interpreter for m.
