@@ -18,4 +18,18 @@
 // MUL and RESIZE_BILINEAR forms), elsewhere TFLite's fixed-point
 // multiplier (QuantizeMultiplier, MultiplyByQuantizedMultiplier), as for
 // BATCH_MATMUL. Each kernel's file says which it follows and why.
+//
+// Assembly beside pure-Go twins, chosen at start-up by CPU features, the
+// noasm build tag forcing the Go forms everywhere: on amd64 the GEMM
+// (AVX2/FMA, AVX-512 zmm tiles, AVX512-VNNI int8), depthwise, element-wise,
+// softmax, reduction, quantize and resize kernels (gemm_amd64.go says how
+// they are chosen; LSMS_GEMM caps the level); on arm64 the GEMM
+// micro-kernels (NEON float32 FMLA, int8 SDOT where the core has the
+// dot-product extension; gemm_arm64.go). Each assembly kernel's doc
+// comment gives the Go loop it computes, and the tests compare the two
+// (arm64 under qemu-aarch64, scripts/qemu-test.sh).
+//
+// Optional capabilities are found by type assertion: InPlacer (an output
+// that is its input's bytes: the interpreter shares the buffer) and
+// InputFuser (a kernel that absorbs the nodes producing its inputs).
 package kernels
