@@ -73,15 +73,6 @@ func gemmCPULevel() int {
 // (comparisons).
 var gemmNoZmm = os.Getenv("LSMS_GEMM") == "ymm"
 
-// gemmLevels lists the kernel levels this machine runs (tests).
-func gemmLevels() []int {
-	var ls []int
-	for l := gemmLevelGo; l <= gemmCPULevel(); l++ {
-		ls = append(ls, l)
-	}
-	return ls
-}
-
 // gemmSetLevel selects the kernels of level l, one of gemmLevels; int8
 // weights packed at another level must not be used afterwards.
 func gemmSetLevel(l int) {
