@@ -29,6 +29,10 @@ func dwKernF32(p []float32, offs []int, w []float32, bias *[dwCB]float32, step i
 	_ = p[offs[nt-1]/4+(nblk*dwSB-1)*step+dwCB-1]
 	_ = w[nt*dwCB-1]
 	_ = out[(nblk*dwSB-1)*ostride+dwCB-1]
+	if step == dwCB && gemmZmm {
+		dwF32RowZ(&p[0], &offs[0], nt, &w[0], bias, 4*step, &out[0], 4*ostride, lo, hi, nblk)
+		return
+	}
 	dwF32Row(&p[0], &offs[0], nt, &w[0], bias, 4*step, &out[0], 4*ostride, lo, hi, nblk)
 }
 
@@ -116,6 +120,24 @@ func dwStoreI8(tile *[dwSB * dwTileStride]int32, rows, cols int, out []int8, ldo
 //go:noescape
 func dwF32Row(p *float32, offs *int, nt int, w *float32, bias *[dwCB]float32, step int, out *float32, ostride int, lo, hi float32, nblk int)
 
+// dwF32RowZ is dwF32Row for step = 32 bytes (stride 1) on zmm: two
+// outputs per register, the same FMAs per output in the same order (the
+// same bits), at the zmm level (gemmZmm).
+//
+//go:noescape
+func dwF32RowZ(p *float32, offs *int, nt int, w *float32, bias *[dwCB]float32, step int, out *float32, ostride int, lo, hi float32, nblk int)
+
+// dwI8RowVNNIZ is dwI8RowVNNI for step = 32 bytes on zmm (two outputs per
+// register, exact int32 sums).
+//
+//go:noescape
+func dwI8RowVNNIZ(p *int32, offs *int, nt int, w *int32, step int, prm *int32, out *int8, ostride int, zp, lo, hi int32, nblk int)
+
+// dwI8RowVNNIFZ is dwI8RowVNNIF for step = 32 bytes on zmm.
+//
+//go:noescape
+func dwI8RowVNNIFZ(p *int32, offs *int, nt int, w *int32, step int, prm *int32, out *int8, ostride int, zp, lo, hi int32, nblk int)
+
 // dwI8K8AVX2 computes dwKernI8Go with VPMADDWD and VPADDD (step in bytes):
 //
 //	for j := range 8 {
@@ -182,6 +204,14 @@ func dwKernI8Req(p []int32, offs []int, w []int32, step int, prm *[dwReqLen]int3
 	_ = p[offs[nt-1]/4+(nblk*dwSB-1)*step+dwCB-1]
 	_ = w[nt*dwCB-1]
 	_ = out[(nblk*dwSB-1)*ostride+dwCB-1]
+	if step == dwCB && gemmZmm && gemmI8Level == gemmLevelVNNI {
+		if fp {
+			dwI8RowVNNIFZ(&p[0], &offs[0], nt, &w[0], 4*step, &prm[0], &out[0], ostride, zp, lo, hi, nblk)
+			return
+		}
+		dwI8RowVNNIZ(&p[0], &offs[0], nt, &w[0], 4*step, &prm[0], &out[0], ostride, zp, lo, hi, nblk)
+		return
+	}
 	if fp {
 		if gemmI8Level == gemmLevelVNNI {
 			dwI8RowVNNIF(&p[0], &offs[0], nt, &w[0], 4*step, &prm[0], &out[0], ostride, zp, lo, hi, nblk)

@@ -32,6 +32,58 @@
 	VPXOR Y6, Y6, Y6; \
 	VPXOR Y7, Y7, Y7
 
+// zmm tap loops, for step = 32 bytes (stride 1: a block's 8 outputs are
+// 256 contiguous bytes): Zj holds outputs 2j and 2j+1, the 8 weights are
+// broadcast to both halves of Z8, so each output gets the ymm kernels'
+// products in the same order (the same bits) at half the instructions.
+#define TAP_INIT_Z \
+	MOVQ offs+8(FP), BX; \
+	MOVQ nt+16(FP), CX; \
+	MOVQ w+24(FP), R10; \
+	VPXORD Z0, Z0, Z0; \
+	VPXORD Z1, Z1, Z1; \
+	VPXORD Z2, Z2, Z2; \
+	VPXORD Z3, Z3, Z3
+
+#define TAPS_FMA_Z(loop) \
+loop: \
+	MOVQ (BX), SI; \
+	ADDQ AX, SI; \
+	ADDQ $8, BX; \
+	VBROADCASTF32X8 (R10), Z8; \
+	ADDQ $32, R10; \
+	VFMADD231PS (SI), Z8, Z0; \
+	VFMADD231PS 64(SI), Z8, Z1; \
+	VFMADD231PS 128(SI), Z8, Z2; \
+	VFMADD231PS 192(SI), Z8, Z3; \
+	DECQ CX; \
+	JNZ loop
+
+#define TAPS_DPWSSD_Z(loop) \
+loop: \
+	MOVQ (BX), SI; \
+	ADDQ AX, SI; \
+	ADDQ $8, BX; \
+	VBROADCASTI32X8 (R10), Z8; \
+	ADDQ $32, R10; \
+	VPDPWSSD (SI), Z8, Z0; \
+	VPDPWSSD 64(SI), Z8, Z1; \
+	VPDPWSSD 128(SI), Z8, Z2; \
+	VPDPWSSD 192(SI), Z8, Z3; \
+	DECQ CX; \
+	JNZ loop
+
+// Z0..Z3 (output pairs) → Y0..Y7 (outputs), highest first so that no
+// half is overwritten before it is moved.
+#define SPLIT_Z \
+	VEXTRACTI32X8 $1, Z3, Y7; \
+	VMOVDQU Y3, Y6; \
+	VEXTRACTI32X8 $1, Z2, Y5; \
+	VMOVDQU Y2, Y4; \
+	VEXTRACTI32X8 $1, Z1, Y3; \
+	VMOVDQU Y1, Y2; \
+	VEXTRACTI32X8 $1, Z0, Y1
+
 #define TAPS_MADDWD(loop) \
 loop: \
 	TAP_ADDR; \
@@ -265,6 +317,35 @@ f32loop:
 	VZEROUPPER
 	RET
 
+// func dwF32RowZ(p *float32, offs *int, nt int, w *float32, bias *[dwCB]float32, step int, out *float32, ostride int, lo, hi float32, nblk int)
+TEXT ·dwF32RowZ(SB), NOSPLIT, $0-80
+	MOVQ p+0(FP), AX
+	MOVQ out+48(FP), R13
+	MOVQ ostride+56(FP), R14
+	MOVQ nblk+72(FP), R12
+	MOVQ bias+32(FP), R9
+	VMOVUPS (R9), Y13
+	VBROADCASTSS lo+64(FP), Y14
+	VBROADCASTSS hi+68(FP), Y15
+
+f32zblk:
+	TAP_INIT_Z
+	TAPS_FMA_Z(f32zloop)
+	SPLIT_Z
+	LEAQ (R14)(R14*2), R9
+	LEAQ (R13)(R14*4), SI
+	F32_OUT(Y0, (R13))
+	F32_OUT(Y1, (R13)(R14*1))
+	F32_OUT(Y2, (R13)(R14*2))
+	F32_OUT(Y3, (R13)(R9*1))
+	F32_OUT(Y4, (SI))
+	F32_OUT(Y5, (SI)(R14*1))
+	F32_OUT(Y6, (SI)(R14*2))
+	F32_OUT(Y7, (SI)(R9*1))
+	NEXT_BLOCK(step+40(FP), f32zblk)
+	VZEROUPPER
+	RET
+
 // func dwI8K8AVX2(p *int32, offs *int, nt int, w *int32, step int, tile *int32)
 TEXT ·dwI8K8AVX2(SB), NOSPLIT, $0-48
 	MOVQ p+0(FP), AX
@@ -344,6 +425,38 @@ rvfblk:
 	TAPS_DPWSSD(rvfloop)
 	DWREQF_OUT
 	NEXT_BLOCK(step+32(FP), rvfblk)
+	VZEROUPPER
+	RET
+
+// func dwI8RowVNNIZ(p *int32, offs *int, nt int, w *int32, step int, prm *int32, out *int8, ostride int, zp, lo, hi int32, nblk int)
+TEXT ·dwI8RowVNNIZ(SB), NOSPLIT, $0-88
+	MOVQ p+0(FP), AX
+	MOVQ out+48(FP), R13
+	MOVQ ostride+56(FP), R14
+	MOVQ nblk+80(FP), R12
+
+rvzblk:
+	TAP_INIT_Z
+	TAPS_DPWSSD_Z(rvzloop)
+	SPLIT_Z
+	DWREQ_OUT
+	NEXT_BLOCK(step+32(FP), rvzblk)
+	VZEROUPPER
+	RET
+
+// func dwI8RowVNNIFZ(p *int32, offs *int, nt int, w *int32, step int, prm *int32, out *int8, ostride int, zp, lo, hi int32, nblk int)
+TEXT ·dwI8RowVNNIFZ(SB), NOSPLIT, $0-88
+	MOVQ p+0(FP), AX
+	MOVQ out+48(FP), R13
+	MOVQ ostride+56(FP), R14
+	MOVQ nblk+80(FP), R12
+
+rvfzblk:
+	TAP_INIT_Z
+	TAPS_DPWSSD_Z(rvfzloop)
+	SPLIT_Z
+	DWREQF_OUT
+	NEXT_BLOCK(step+32(FP), rvfzblk)
 	VZEROUPPER
 	RET
 
