@@ -12,7 +12,7 @@ LITERT    := tools/litert
 BROWSER   := tools/browser
 GOFLAGS_TEST ?= -count=1
 
-.PHONY: bench-peers cross train-setup train-test train-smoke data all build test demo deps deps-apt deps-node vet fuzz bench bench-litert generate clean
+.PHONY: bench-peers cross train-setup train-test train-smoke data data-extra all build test demo deps deps-apt deps-node vet fuzz bench bench-litert generate clean
 
 all: build
 
@@ -91,6 +91,14 @@ DATA ?= data/refct
 data: build
 	@if [ ! -f $(DATA)/manifest.jsonl ]; then $(LSMS) synth --out $(DATA) --cases 231 --seed 1; fi
 	$(LSMS) tokenize --manifest $(DATA)/manifest.jsonl --size 2000 --vocab-out $(DATA)/vocab.txt --len 48 --out $(DATA)/tokens.jsonl
+
+# More training cases for the shipped model (train/DESIGN.md, item 16): another
+# seed, every case in train, token ids from $(DATA)'s vocabulary.
+DATA_EXTRA ?= data/refct-s2
+data-extra: data
+	@if [ ! -f $(DATA_EXTRA)/manifest.jsonl ]; then $(LSMS) synth --out $(DATA_EXTRA) --cases 500 --seed 2 --val 0 --test 0; fi
+	$(LSMS) tokenize --manifest $(DATA_EXTRA)/manifest.jsonl --vocab $(DATA)/vocab.txt --len 48 --out $(DATA_EXTRA)/tokens.jsonl
+	cp $(DATA)/vocab.txt $(DATA_EXTRA)/vocab.txt
 
 # Every fuzz target of the module for FUZZTIME each (default 60s).
 FUZZTIME ?= 60s
