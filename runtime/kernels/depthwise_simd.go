@@ -333,25 +333,29 @@ func dwKernI8ReqGo(p []int32, offs []int, w []int32, step int, prm *[dwReqLen]in
 	var tile [dwSB * dwTileStride]int32
 	for b := range nblk {
 		dwKernI8Go(p[b*dwSB*step:], offs, w, step, &tile)
-		o := out[b*dwSB*ostride:]
-		for j := range dwSB {
-			for c := range dwCB {
-				if fp {
-					x := tile[j*dwTileStride+c] + prm[c]
-					v := RequantizeFP32(x, math.Float32frombits(uint32(prm[dwCB+c])))
-					o[j*ostride+c] = int8(min(max(v+zp, lo), hi))
-					continue
-				}
+		dwReqTileGo(&tile, prm, fp, out[b*dwSB*ostride:], ostride, zp, lo, hi)
+	}
+}
+
+// dwReqTileGo is dwKernI8ReqGo's output stage for one block's tile.
+func dwReqTileGo(tile *[dwSB * dwTileStride]int32, prm *[dwReqLen]int32, fp bool, o []int8, ostride int, zp, lo, hi int32) {
+	for j := range dwSB {
+		for c := range dwCB {
+			if fp {
 				x := tile[j*dwTileStride+c] + prm[c]
-				x <<= uint32(prm[2*dwCB+c])
-				h := int32((int64(x)*int64(prm[dwCB+c]) + 1<<30) >> 31)
-				mask := prm[4*dwCB+c]
-				r := h >> uint32(prm[3*dwCB+c])
-				if h&mask > mask>>1+int32(uint32(h)>>31) {
-					r++
-				}
-				o[j*ostride+c] = int8(min(max(r+zp, lo), hi))
+				v := RequantizeFP32(x, math.Float32frombits(uint32(prm[dwCB+c])))
+				o[j*ostride+c] = int8(min(max(v+zp, lo), hi))
+				continue
 			}
+			x := tile[j*dwTileStride+c] + prm[c]
+			x <<= uint32(prm[2*dwCB+c])
+			h := int32((int64(x)*int64(prm[dwCB+c]) + 1<<30) >> 31)
+			mask := prm[4*dwCB+c]
+			r := h >> uint32(prm[3*dwCB+c])
+			if h&mask > mask>>1+int32(uint32(h)>>31) {
+				r++
+			}
+			o[j*ostride+c] = int8(min(max(r+zp, lo), hi))
 		}
 	}
 }

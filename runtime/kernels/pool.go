@@ -23,7 +23,7 @@ type Pool struct {
 	threads int
 	workers []*poolWorker
 	used    []*poolWorker // Run's scratch list of the workers it hands chunks
-	pending atomic.Int32 // worker chunks of the current Run not yet done
+	pending atomic.Int32  // worker chunks of the current Run not yet done
 	closed  atomic.Bool
 	mu      sync.Mutex // one Run at a time
 	once    sync.Once
