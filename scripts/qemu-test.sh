@@ -5,8 +5,8 @@
 # LiteRT oracle, dcmtk...) are host binaries and run natively.
 #
 # usage: scripts/qemu-test.sh [go test flags] [PACKAGES]
-#   default packages: ./runtime/kernels/ (arm64: the NEON/SDOT GEMM kernels
-#   and the pure-Go rest; arm: the pure-Go path, which -tags noasm selects
+#   default packages: ./runtime/kernels/ (arm64: the NEON/SDOT GEMM and
+#   NEON depthwise kernels and the pure-Go rest; arm: the pure-Go path, which -tags noasm selects
 #   on every architecture)
 #   QEMU_ARCHES   "arm64" (default), "arm64 arm" adds GOARM=7
 #   GO            the go command (default go)

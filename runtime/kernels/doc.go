@@ -25,7 +25,8 @@
 // softmax, reduction, quantize and resize kernels (gemm_amd64.go says how
 // they are chosen; LSMS_GEMM caps the level); on arm64 the GEMM
 // micro-kernels (NEON float32 FMLA, int8 SDOT where the core has the
-// dot-product extension; gemm_arm64.go). Each assembly kernel's doc
+// dot-product extension; gemm_arm64.go) and the depthwise blocks (NEON
+// FMLA and MLA; depthwise_arm64.go). Each assembly kernel's doc
 // comment gives the Go loop it computes, and the tests compare the two
 // (arm64 under qemu-aarch64, scripts/qemu-test.sh).
 //
