@@ -45,31 +45,18 @@
 	VPXORD Z2, Z2, Z2; \
 	VPXORD Z3, Z3, Z3
 
-#define TAPS_FMA_Z(loop) \
+// bcast: VBROADCASTF32X8 or VBROADCASTI32X8; op: VFMADD231PS or VPDPWSSD.
+#define TAPS_Z(loop, bcast, op) \
 loop: \
 	MOVQ (BX), SI; \
 	ADDQ AX, SI; \
 	ADDQ $8, BX; \
-	VBROADCASTF32X8 (R10), Z8; \
+	bcast (R10), Z8; \
 	ADDQ $32, R10; \
-	VFMADD231PS (SI), Z8, Z0; \
-	VFMADD231PS 64(SI), Z8, Z1; \
-	VFMADD231PS 128(SI), Z8, Z2; \
-	VFMADD231PS 192(SI), Z8, Z3; \
-	DECQ CX; \
-	JNZ loop
-
-#define TAPS_DPWSSD_Z(loop) \
-loop: \
-	MOVQ (BX), SI; \
-	ADDQ AX, SI; \
-	ADDQ $8, BX; \
-	VBROADCASTI32X8 (R10), Z8; \
-	ADDQ $32, R10; \
-	VPDPWSSD (SI), Z8, Z0; \
-	VPDPWSSD 64(SI), Z8, Z1; \
-	VPDPWSSD 128(SI), Z8, Z2; \
-	VPDPWSSD 192(SI), Z8, Z3; \
+	op (SI), Z8, Z0; \
+	op 64(SI), Z8, Z1; \
+	op 128(SI), Z8, Z2; \
+	op 192(SI), Z8, Z3; \
 	DECQ CX; \
 	JNZ loop
 
@@ -330,7 +317,7 @@ TEXT ·dwF32RowZ(SB), NOSPLIT, $0-80
 
 f32zblk:
 	TAP_INIT_Z
-	TAPS_FMA_Z(f32zloop)
+	TAPS_Z(f32zloop, VBROADCASTF32X8, VFMADD231PS)
 	SPLIT_Z
 	LEAQ (R14)(R14*2), R9
 	LEAQ (R13)(R14*4), SI
@@ -437,7 +424,7 @@ TEXT ·dwI8RowVNNIZ(SB), NOSPLIT, $0-88
 
 rvzblk:
 	TAP_INIT_Z
-	TAPS_DPWSSD_Z(rvzloop)
+	TAPS_Z(rvzloop, VBROADCASTI32X8, VPDPWSSD)
 	SPLIT_Z
 	DWREQ_OUT
 	NEXT_BLOCK(step+32(FP), rvzblk)
@@ -453,7 +440,7 @@ TEXT ·dwI8RowVNNIFZ(SB), NOSPLIT, $0-88
 
 rvfzblk:
 	TAP_INIT_Z
-	TAPS_DPWSSD_Z(rvfzloop)
+	TAPS_Z(rvfzloop, VBROADCASTI32X8, VPDPWSSD)
 	SPLIT_Z
 	DWREQF_OUT
 	NEXT_BLOCK(step+32(FP), rvfzblk)
