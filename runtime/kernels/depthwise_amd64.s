@@ -11,6 +11,39 @@
 // Accumulators Y0..Y7, weight Y8. The row kernels loop over nblk blocks
 // of 8 outputs: R12 blocks left, R13 the block's output, R14 ostride.
 
+// The float32 row kernels' frame: AX p, R13 out, R14 ostride, R12 nblk,
+// Y13 bias, Y14 lo, Y15 hi.
+#define F32_ROW_INIT \
+	MOVQ p+0(FP), AX; \
+	MOVQ out+48(FP), R13; \
+	MOVQ ostride+56(FP), R14; \
+	MOVQ nblk+72(FP), R12; \
+	MOVQ bias+32(FP), R9; \
+	VMOVUPS (R9), Y13; \
+	VBROADCASTSS lo+64(FP), Y14; \
+	VBROADCASTSS hi+68(FP), Y15
+
+// acc + bias, then max(lo, v) and min(hi, v), keeping v when it is NaN
+// (as ClampF32), stored.
+#define F32_OUT(r, addr) \
+	VADDPS Y13, r, r; \
+	VMAXPS r, Y14, r; \
+	VMINPS r, Y15, r; \
+	VMOVUPS r, addr
+
+// Y0..Y7 to the block's 8 outputs (R9 and SI clobbered).
+#define F32_OUT8 \
+	LEAQ (R14)(R14*2), R9; \
+	LEAQ (R13)(R14*4), SI; \
+	F32_OUT(Y0, (R13)); \
+	F32_OUT(Y1, (R13)(R14*1)); \
+	F32_OUT(Y2, (R13)(R14*2)); \
+	F32_OUT(Y3, (R13)(R9*1)); \
+	F32_OUT(Y4, (SI)); \
+	F32_OUT(Y5, (SI)(R14*1)); \
+	F32_OUT(Y6, (SI)(R14*2)); \
+	F32_OUT(Y7, (SI)(R9*1))
+
 #define TAP_ADDR \
 	MOVQ (BX), SI; \
 	ADDQ AX, SI; \
@@ -253,14 +286,7 @@ GLOBL dwperm<>(SB), RODATA|NOPTR, $32
 
 // func dwF32Row(p *float32, offs *int, nt int, w *float32, bias *[dwCB]float32, step int, out *float32, ostride int, lo, hi float32, nblk int)
 TEXT ·dwF32Row(SB), NOSPLIT, $0-80
-	MOVQ p+0(FP), AX
-	MOVQ out+48(FP), R13
-	MOVQ ostride+56(FP), R14
-	MOVQ nblk+72(FP), R12
-	MOVQ bias+32(FP), R9
-	VMOVUPS (R9), Y13
-	VBROADCASTSS lo+64(FP), Y14
-	VBROADCASTSS hi+68(FP), Y15
+	F32_ROW_INIT
 
 f32blk:
 	MOVQ step+40(FP), DX
@@ -281,54 +307,20 @@ f32loop:
 	DECQ CX
 	JNZ f32loop
 
-	LEAQ (R14)(R14*2), R9
-	LEAQ (R13)(R14*4), SI
-
-// acc + bias, then max(lo, v) and min(hi, v), keeping v when it is NaN
-// (as ClampF32), stored.
-#define F32_OUT(r, addr) \
-	VADDPS Y13, r, r; \
-	VMAXPS r, Y14, r; \
-	VMINPS r, Y15, r; \
-	VMOVUPS r, addr
-
-	F32_OUT(Y0, (R13))
-	F32_OUT(Y1, (R13)(R14*1))
-	F32_OUT(Y2, (R13)(R14*2))
-	F32_OUT(Y3, (R13)(R9*1))
-	F32_OUT(Y4, (SI))
-	F32_OUT(Y5, (SI)(R14*1))
-	F32_OUT(Y6, (SI)(R14*2))
-	F32_OUT(Y7, (SI)(R9*1))
+	F32_OUT8
 	NEXT_BLOCK(step+40(FP), f32blk)
 	VZEROUPPER
 	RET
 
 // func dwF32RowZ(p *float32, offs *int, nt int, w *float32, bias *[dwCB]float32, step int, out *float32, ostride int, lo, hi float32, nblk int)
 TEXT ·dwF32RowZ(SB), NOSPLIT, $0-80
-	MOVQ p+0(FP), AX
-	MOVQ out+48(FP), R13
-	MOVQ ostride+56(FP), R14
-	MOVQ nblk+72(FP), R12
-	MOVQ bias+32(FP), R9
-	VMOVUPS (R9), Y13
-	VBROADCASTSS lo+64(FP), Y14
-	VBROADCASTSS hi+68(FP), Y15
+	F32_ROW_INIT
 
 f32zblk:
 	TAP_INIT_Z
 	TAPS_Z(f32zloop, VBROADCASTF32X8, VFMADD231PS)
 	SPLIT_Z
-	LEAQ (R14)(R14*2), R9
-	LEAQ (R13)(R14*4), SI
-	F32_OUT(Y0, (R13))
-	F32_OUT(Y1, (R13)(R14*1))
-	F32_OUT(Y2, (R13)(R14*2))
-	F32_OUT(Y3, (R13)(R9*1))
-	F32_OUT(Y4, (SI))
-	F32_OUT(Y5, (SI)(R14*1))
-	F32_OUT(Y6, (SI)(R14*2))
-	F32_OUT(Y7, (SI)(R9*1))
+	F32_OUT8
 	NEXT_BLOCK(step+40(FP), f32zblk)
 	VZEROUPPER
 	RET

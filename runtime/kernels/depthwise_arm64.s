@@ -27,6 +27,16 @@
 	VEOR V30.B16, V30.B16, V30.B16 \
 	VEOR V31.B16, V31.B16, V31.B16
 
+// Both kernels' frame (same argument layout) and zeroed accumulators.
+#define TILE_INIT \
+	MOVD p+0(FP), R0 \
+	MOVD offs+8(FP), R1 \
+	MOVD nt+16(FP), R2 \
+	MOVD w+24(FP), R3 \
+	MOVD step+32(FP), R4 \
+	MOVD tile+40(FP), R5 \
+	ZERO_ACC16
+
 // One output j of a tap: its two vectors at (R6) into Va, Vb, R6 += step,
 // then the multiply-accumulate into its accumulators (float32 FMLA; int8
 // MLA, whose encoding is 0x4EA09400 | Rm<<16 | Rn<<5 | Rd).
@@ -46,13 +56,7 @@
 
 // func dwF32TileNEON(p *float32, offs *int, nt int, w *float32, step int, tile *[dwSB * dwCB]float32)
 TEXT ·dwF32TileNEON(SB), NOSPLIT, $0-48
-	MOVD p+0(FP), R0
-	MOVD offs+8(FP), R1
-	MOVD nt+16(FP), R2
-	MOVD w+24(FP), R3
-	MOVD step+32(FP), R4
-	MOVD tile+40(FP), R5
-	ZERO_ACC16
+	TILE_INIT
 
 f32tap:
 	MOVD.P 8(R1), R6
@@ -77,13 +81,7 @@ f32tap:
 // func dwI8TileNEON(p *int32, offs *int, nt int, w *int32, step int, tile *int32)
 // tile rows are dwTileStride (24) int32 apart.
 TEXT ·dwI8TileNEON(SB), NOSPLIT, $0-48
-	MOVD p+0(FP), R0
-	MOVD offs+8(FP), R1
-	MOVD nt+16(FP), R2
-	MOVD w+24(FP), R3
-	MOVD step+32(FP), R4
-	MOVD tile+40(FP), R5
-	ZERO_ACC16
+	TILE_INIT
 
 i8tap:
 	MOVD.P 8(R1), R6
