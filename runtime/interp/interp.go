@@ -197,6 +197,16 @@ func alignedCopy(b []byte) []byte {
 	return out
 }
 
+// graphIO marks the tensors that are inputs or outputs of the subgraph or
+// of the selected signature.
+func (it *Interpreter) graphIO() []bool {
+	io := make([]bool, len(it.tensors))
+	for _, ti := range slices.Concat(it.sg.Inputs, it.inputs, it.sg.Outputs, it.outputs) {
+		io[ti] = true
+	}
+	return io
+}
+
 // fuse offers each kernels.InputFuser the producers of its inputs that
 // only it reads (not graph inputs or outputs, not already absorbed) and
 // records what it takes; with on false (the linear planner, which keeps
@@ -227,8 +237,10 @@ func (it *Interpreter) fuse(on bool) {
 			}
 		}
 	}
-	for _, ti := range slices.Concat(it.sg.Inputs, it.inputs, it.sg.Outputs, it.outputs) {
-		readers[ti] += 2 // never absorbed
+	for ti, io := range it.graphIO() {
+		if io {
+			readers[ti] += 2 // never absorbed
+		}
 	}
 	for oi, op := range ops {
 		f, ok := it.kerns[oi].(kernels.InputFuser)
@@ -305,10 +317,7 @@ func (it *Interpreter) allocate(planner string, scratch []int) error {
 	for i := range alias {
 		alias[i] = -1
 	}
-	io := map[int]bool{}
-	for _, ti := range slices.Concat(it.sg.Inputs, it.inputs, it.sg.Outputs, it.outputs) {
-		io[ti] = true
-	}
+	io := it.graphIO()
 	for oi, op := range it.sg.Operators {
 		ip, ok := it.kerns[oi].(kernels.InPlacer)
 		if !ok || !ip.InPlace() || len(op.Inputs) == 0 || len(op.Outputs) != 1 || op.Inputs[0] < 0 {

@@ -26,7 +26,6 @@ type div struct {
 	fused      bool
 	fa, fb, fd *Tensor
 	fc         float32
-	fn         int
 	frun       func(lo, hi int)
 }
 
@@ -64,7 +63,6 @@ func (k *div) FuseInputs(n *Node, producers []*Node) []*Node {
 		return nil
 	}
 	k.fused, k.fa, k.fb, k.fd, k.fc = true, m.Inputs[0], m.Inputs[1], d, c.F32()[0]
-	k.fn = k.out.NumElements()
 	k.frun = k.evalFused
 	return []*Node{m, ad}
 }
@@ -87,9 +85,7 @@ func divMulAddF32Go(dst, a, b, d []float32, c float32) {
 // Eval implements Kernel.
 func (k *div) Eval(ctx *Context, n *Node) error {
 	if k.fused {
-		if k.fn > 0 {
-			ctx.Pool.Run(k.fn, elementwiseGrain, k.frun)
-		}
+		ctx.Pool.Run(k.out.NumElements(), elementwiseGrain, k.frun)
 		return nil
 	}
 	return k.ewBinary.Eval(ctx, n)

@@ -484,7 +484,7 @@ func TestEwI8LUTRow(t *testing.T) {
 			p := newSqDiffQuantParams(as, azp, bs, bzp, os*os, ozp)
 			f = p.apply
 		}
-		lut := ewI8Row(f, ewLUTMinElems)
+		lut, rows := ewI8Funcs(f, ewLUTMinElems)
 		ref := ewRowFunc(f)
 		n := 1 + rng.IntN(300)
 		a, b := make([]int8, n), make([]int8, n)
@@ -502,7 +502,6 @@ func TestEwI8LUTRow(t *testing.T) {
 			}
 		}
 		// the rows form: a of rows×inner, b one row of inner repeated
-		_, rows := ewI8Funcs(f, ewLUTMinElems)
 		inner := 1 + rng.IntN(40)
 		nr := n / inner
 		if nr > 0 {

@@ -582,18 +582,12 @@ func ewXNNActRangeI8(n *Node, act int8Act, scale float32, zp int32) (lo, hi int3
 // the tests.
 var ewLUTMinElems = 1 << 12
 
-// ewI8Row returns the row function of an int8 binary op with element
-// function f: a lookup table of f over every (x, y) pair when the output
-// has at least ewLUTMinElems elements, else f called per element.
-func ewI8Row(f func(x, y int8) int8, outElems int) func(dst, a, b []int8, ia, ib int) {
-	row, _ := ewI8Funcs(f, outElems)
-	return row
-}
-
-// ewI8Funcs is ewI8Row with, when it builds the table, the i8Rows form
-// (rows×inner outputs of a contiguous a and one row b repeated, the
-// per-channel operand of an NHWC tensor) in one call per task instead of
-// one per row.
+// ewI8Funcs returns the row function of an int8 binary op with element
+// function f — a lookup table of f over every (x, y) pair when the output
+// has at least ewLUTMinElems elements, else f called per element — and,
+// with the table, its i8Rows form (rows×inner outputs of a contiguous a
+// and one row b repeated, the per-channel operand of an NHWC tensor) in
+// one call per task instead of one per row.
 func ewI8Funcs(f func(x, y int8) int8, outElems int) (row func(dst, a, b []int8, ia, ib int), rows func(dst, a, b []int8, rows, inner int) bool) {
 	if outElems < ewLUTMinElems {
 		return ewRowFunc(f), nil

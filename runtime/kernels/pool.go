@@ -22,8 +22,7 @@ import (
 type Pool struct {
 	threads int
 	workers []*poolWorker
-	used    []*poolWorker // Run's scratch list of the workers it hands chunks
-	pending atomic.Int32  // worker chunks of the current Run not yet done
+	pending atomic.Int32 // worker chunks of the current Run not yet done
 	closed  atomic.Bool
 	mu      sync.Mutex // one Run at a time
 	once    sync.Once
@@ -62,7 +61,6 @@ func NewPool(threads int) *Pool {
 		p.workers = append(p.workers, w)
 		go p.loop(w)
 	}
-	p.used = make([]*poolWorker, 0, len(p.workers))
 	return p
 }
 
@@ -130,7 +128,7 @@ func (p *Pool) Run(n, grain int, fn func(lo, hi int)) {
 	defer p.mu.Unlock()
 	per := (n + chunks - 1) / chunks
 	lo := per
-	var used []*poolWorker
+	used := 0 // workers p.workers[:used] get the chunks after the caller's
 	for _, w := range p.workers[:chunks-1] {
 		if lo >= n {
 			break
@@ -138,11 +136,10 @@ func (p *Pool) Run(n, grain int, fn func(lo, hi int)) {
 		hi := min(lo+per, n)
 		w.task = task{fn, lo, hi}
 		lo = hi
-		used = p.used[:len(used)+1]
-		used[len(used)-1] = w
+		used++
 	}
-	p.pending.Store(int32(len(used)))
-	for _, w := range used {
+	p.pending.Store(int32(used))
+	for _, w := range p.workers[:used] {
 		w.ready.Add(1)
 		if w.sleeping.Swap(false) {
 			select {

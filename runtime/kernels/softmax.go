@@ -107,15 +107,12 @@ func (k *softmax) evalF32(lo, hi int) {
 func softmaxRowF32(dst, src []float32, beta float64) {
 	dst = dst[:len(src)]
 	m, ok := softmaxMaxSIMD(src)
-	if ok {
-		for _, x := range src[len(src)&^7:] {
-			m = max(m, x)
-		}
-	} else {
-		m = src[0]
-		for _, x := range src[1:] {
-			m = max(m, x)
-		}
+	rest := src[len(src)&^7:]
+	if !ok {
+		m, rest = src[0], src[1:]
+	}
+	for _, x := range rest {
+		m = max(m, x)
 	}
 	b := float32(beta)
 	if !(b > 0) || float64(b) != beta || math.IsInf(float64(b), 0) {
