@@ -70,19 +70,40 @@ def swap_test(model, items, size: int, batch: int = 8, threshold: float = 0.5, d
             lg = paste_logits(logits[k:k + 1], gt.shape[-2], gt.shape[-1], roi)
             preds[idx[s + k]] = ((torch.sigmoid(lg) > threshold).float()[0], gt)
     pairs = ok = stuck = 0
+    kinds = {k: 0 for k in SWAP_KINDS}
     for ix in multi:
-        for a in ix:
-            for b in ix:
+        for b in ix:
+            pb, gb = preds[b]
+            ious = {j: float(dice_iou(pb[None], preds[j][1][None])[1]) for j in ix}
+            kind = swap_kind(ious, b)
+            for a in ix:
                 if a == b:
                     continue
-                pb, gb = preds[b]
-                _, ga = preds[a]
-                iou_b = float(dice_iou(pb[None], gb[None])[1])
-                iou_a = float(dice_iou(pb[None], ga[None])[1])
                 pairs += 1
-                ok += iou_b >= 0.5
-                stuck += iou_a > iou_b
-    return {"slices": len(multi), "pairs": pairs, "moved": ok / max(1, pairs), "stuck": stuck / max(1, pairs)}
+                ok += ious[b] >= 0.5
+                stuck += ious[a] > ious[b]
+                kinds[kind] += 1
+    out = {"slices": len(multi), "pairs": pairs, "moved": ok / max(1, pairs), "stuck": stuck / max(1, pairs)}
+    out.update({k: v / max(1, pairs) for k, v in kinds.items()})
+    return out
+
+
+# Where a swap's prediction went: onto the named lesion (IoU >= 0.5), onto it
+# but too coarse or too small (it is the lesion overlapped most, IoU < 0.5),
+# onto another described lesion (overlapped more than the named one), or
+# onto none of the slice's described lesions (empty, or elsewhere).
+SWAP_KINDS = ("on_target", "target_coarse", "other_lesion", "no_lesion")
+
+
+def swap_kind(ious: dict, b) -> str:
+    """Classify one prediction by its IoU with every described lesion on
+    the slice (ious: lesion -> IoU; b: the lesion its expression names)."""
+    if ious[b] >= 0.5:
+        return "on_target"
+    best = max(ious.values())
+    if best <= 0:
+        return "no_lesion"
+    return "target_coarse" if ious[b] >= best else "other_lesion"
 
 
 def table(rows, title: str) -> str:
@@ -130,7 +151,10 @@ def main(argv=None):
         sw = swap_test(model, load_split(a.data, a.split, ["full"]), a.size, a.batch, a.threshold, device, roi)
         md += (f"\nExpression swap ({a.split}, full text): {sw['pairs']} ordered pairs of target lesions on "
                f"{sw['slices']} slices with two or more; prediction moved to the named lesion (IoU >= 0.5) in "
-               f"{100 * sw['moved']:.1f} % of pairs; stayed closer to the previous lesion in {100 * sw['stuck']:.1f} %.\n")
+               f"{100 * sw['moved']:.1f} % of pairs; stayed closer to the previous lesion in {100 * sw['stuck']:.1f} %. "
+               f"Where the other predictions went: onto the named lesion but with IoU < 0.5 (it is the lesion "
+               f"overlapped most) {100 * sw['target_coarse']:.1f} %, onto another described lesion "
+               f"{100 * sw['other_lesion']:.1f} %, onto none of them {100 * sw['no_lesion']:.1f} %.\n")
     print(md, end="")
     if a.out:
         with open(a.out, "w") as f:

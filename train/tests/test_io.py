@@ -8,7 +8,7 @@ import numpy as np
 import torch
 
 from train.lsms import safetensors as st
-from train.lsms.data import LEVELS, SegDataset, load_split, write_fallback_set
+from train.lsms.data import LEVELS, Item, SegDataset, load_split, write_fallback_set
 from train.lsms.losses import bce_dice_loss, dice_iou
 from train.lsms.text import BertConfig, BertModel, load_hf_bert, save_hf_bert
 
@@ -365,3 +365,34 @@ class LossTest(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class SwapTest(unittest.TestCase):
+    def test_swap_counts_where_predictions_go(self):
+        from train.eval import swap_kind, swap_test
+        S = 32
+        a = np.zeros((S, S), np.uint8)
+        a[2:10, 2:10] = 1
+        b = np.zeros((S, S), np.uint8)
+        b[20:30, 20:30] = 1
+        hu = np.zeros((S, S), np.int16)
+        ids = lambda k: np.array([2, k, 3, 0], np.int64)
+        att = np.array([1, 1, 1, 0], np.int64)
+        items = [Item(hu, a, ids(5), att, key="c/0/1"), Item(hu, b, ids(6), att, key="c/0/2"),
+                 Item(hu, a, ids(5), att, key="c/1/1")]  # one lesion: no pair
+
+        class Fake(torch.nn.Module):  # both expressions -> lesion a
+            def forward(self, img, ids, attn):
+                out = torch.full((img.shape[0], 1, S, S), -10.0)
+                out[:, :, 2:10, 2:10] = 10.0
+                return out
+
+        sw = swap_test(Fake(), items, S)
+        self.assertEqual((sw["slices"], sw["pairs"]), (1, 2))
+        self.assertAlmostEqual(sw["moved"], 0.5)
+        self.assertAlmostEqual(sw["stuck"], 0.5)
+        self.assertAlmostEqual(sw["on_target"], 0.5)
+        self.assertAlmostEqual(sw["other_lesion"], 0.5)
+        self.assertEqual(swap_kind({1: 0.3, 2: 0.1}, 1), "target_coarse")
+        self.assertEqual(swap_kind({1: 0.0, 2: 0.0}, 1), "no_lesion")
+        self.assertEqual(swap_kind({1: 0.2, 2: 0.4}, 1), "other_lesion")
