@@ -123,11 +123,14 @@ def main():
     ap.add_argument("--debug", default="")
     ap.add_argument("--seed", type=int, default=1234)
     ap.add_argument("--size", type=int, default=0, help=f"input size (default {SIZE})")
+    ap.add_argument("--coords", action="store_true", help="a model with coordinate input channels (coord_chans 2)")
     a = ap.parse_args()
     SIZE = a.size or SIZE
     torch.manual_seed(a.seed)
     g = torch.Generator().manual_seed(a.seed)
     cfg = tiny_config()
+    if a.coords:
+        cfg.coord_chans = 2
     model = LSMS(cfg)
     randomize(model, g)
     calibrate_bn(model, g)

@@ -80,6 +80,9 @@ def parse_args(argv=None):
     ap.add_argument("--augment", action="store_true",
                     help="random affine (scale, shift, rotation) and intensity jitter per training item")
     ap.add_argument("--init", default="", help="start from this checkpoint's model weights (fresh optimizer)")
+    ap.add_argument("--coords", action="store_true",
+                    help="coordinate input channels (LSMSConfig.coord_chans = 2); with --init from a model "
+                         "without them, their stem weights start at zero (the same function)")
     ap.add_argument("--die-at-step", type=int, default=0, help=argparse.SUPPRESS)  # tests: SIGKILL itself
     return ap.parse_args(argv)
 
@@ -265,7 +268,25 @@ def build_config(args) -> LSMSConfig:
             meta = json.load(f)
         cfg.text.vocab_size = int(meta["vocab_size"])
         cfg.text.pad_token_id = int(meta.get("pad_id", 0))
+    if getattr(args, "coords", False):
+        cfg.coord_chans = 2
     return cfg
+
+
+def load_init(model: torch.nn.Module, state: dict) -> None:
+    """Load --init's weights. A conv weight with fewer input channels than
+    the model's (a model without coordinate channels) fills the first ones;
+    the others start at zero, so the model computes what --init's did."""
+    own = model.state_dict()
+    state = dict(state)
+    for k, v in state.items():
+        o = own.get(k)
+        if (o is not None and o.dim() == 4 and v.dim() == 4 and o.shape[0] == v.shape[0]
+                and o.shape[2:] == v.shape[2:] and o.shape[1] > v.shape[1]):
+            w = torch.zeros_like(o)
+            w[:, :v.shape[1]] = v
+            state[k] = w
+    model.load_state_dict(state)
 
 
 def main(argv=None):
@@ -338,7 +359,7 @@ def main(argv=None):
     seed_all(args.seed + rank)
     model = LSMS(cfg)
     if args.init and resume is None:
-        model.load_state_dict(torch.load(args.init, map_location="cpu")["model"])
+        load_init(model, torch.load(args.init, map_location="cpu")["model"])
     if args.bert and resume is None:  # after --init: the text encoder comes from --bert
         model.text.load_state_dict(load_hf_bert(args.bert).state_dict())
     if args.reinit_lang and resume is None:

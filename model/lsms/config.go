@@ -14,24 +14,28 @@ const ExportFormat = "lsms-edge-weights/v1"
 
 // Config mirrors train/lsms/model.py's LSMSConfig (its to_dict JSON).
 type Config struct {
-	Name        string      `json:"name"`
-	InChans     int         `json:"in_chans"`
-	Widths      []int       `json:"widths"`
-	Depths      []int       `json:"depths"`
-	MlpRatios   []int       `json:"mlp_ratios"`
-	Kernels     []int       `json:"kernels"`
-	PreKernel   int         `json:"pre_kernel"`
-	TextDim     int         `json:"text_dim"`
-	Pixelmap    bool        `json:"pixelmap"`
-	DecStages   []int       `json:"dec_stages"`
-	DecScale    int         `json:"dec_scale"`
-	HamChannels int         `json:"ham_channels"`
-	NMFRank     int         `json:"nmf_rank"`
-	NMFSteps    int         `json:"nmf_steps"`
-	NMFEps      float64     `json:"nmf_eps"`
-	NumClasses  int         `json:"num_classes"`
-	NormEps     float64     `json:"norm_eps"`
-	Text        bert.Config `json:"text"`
+	Name        string  `json:"name"`
+	InChans     int     `json:"in_chans"`
+	Widths      []int   `json:"widths"`
+	Depths      []int   `json:"depths"`
+	MlpRatios   []int   `json:"mlp_ratios"`
+	Kernels     []int   `json:"kernels"`
+	PreKernel   int     `json:"pre_kernel"`
+	TextDim     int     `json:"text_dim"`
+	Pixelmap    bool    `json:"pixelmap"`
+	DecStages   []int   `json:"dec_stages"`
+	DecScale    int     `json:"dec_scale"`
+	HamChannels int     `json:"ham_channels"`
+	NMFRank     int     `json:"nmf_rank"`
+	NMFSteps    int     `json:"nmf_steps"`
+	NMFEps      float64 `json:"nmf_eps"`
+	NumClasses  int     `json:"num_classes"`
+	NormEps     float64 `json:"norm_eps"`
+	// CoordChans is 0, or 2 when the stem also takes the input's pixel-centre
+	// coordinates (x, y in (−1, 1)) as channels; the graph folds them into a
+	// constant (see coordStem).
+	CoordChans int         `json:"coord_chans"`
+	Text       bert.Config `json:"text"`
 }
 
 // defaults are LSMSConfig's defaults (for fields a JSON file omits).
@@ -105,6 +109,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("lsms: no decoder stages")
 	case !(c.NormEps > 0) || !(c.NMFEps > 0):
 		return fmt.Errorf("lsms: norm_eps and nmf_eps must be positive")
+	case c.CoordChans != 0 && c.CoordChans != 2:
+		return fmt.Errorf("lsms: coord_chans %d must be 0 or 2", c.CoordChans)
 	case c.TextDim != c.Text.HiddenSize:
 		return fmt.Errorf("lsms: text_dim %d differs from text.hidden_size %d", c.TextDim, c.Text.HiddenSize)
 	}

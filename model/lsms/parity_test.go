@@ -7,6 +7,7 @@
 //	train/py -m train.golden --out model/lsms/testdata
 //
 //go:generate sh -c "cd ../.. && train/py -m train.golden --out model/lsms/testdata"
+//go:generate sh -c "cd ../.. && train/py -m train.golden --out model/lsms/testdata/coords --coords"
 package lsms
 
 import (
@@ -36,8 +37,12 @@ type goldenCase struct {
 }
 
 func loadGolden(t *testing.T) (*safetensors.File, Config, []goldenCase) {
+	return loadGoldenDir(t, "testdata")
+}
+
+func loadGoldenDir(t *testing.T, dir string) (*safetensors.File, Config, []goldenCase) {
 	t.Helper()
-	w, err := safetensors.Open("testdata/lsms.safetensors")
+	w, err := safetensors.Open(filepath.Join(dir, "lsms.safetensors"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -48,7 +53,7 @@ func loadGolden(t *testing.T) (*safetensors.File, Config, []goldenCase) {
 	}
 	var cases []goldenCase
 	for k := 0; ; k++ {
-		p := func(n string) string { return filepath.Join("testdata", fmt.Sprintf("case%d_%s.npy", k, n)) }
+		p := func(n string) string { return filepath.Join(dir, fmt.Sprintf("case%d_%s.npy", k, n)) }
 		if _, err := os.Stat(p("image")); err != nil {
 			break
 		}
@@ -66,7 +71,7 @@ func loadGolden(t *testing.T) (*safetensors.File, Config, []goldenCase) {
 		cases = append(cases, c)
 	}
 	if len(cases) == 0 {
-		t.Fatal("no golden cases in testdata")
+		t.Fatalf("no golden cases in %s", dir)
 	}
 	return w, cfg, cases
 }
@@ -132,7 +137,18 @@ func roundTrip(t *testing.T, m *tflite.Model) (*tflite.Model, []byte) {
 }
 
 func TestParityPyTorch(t *testing.T) {
-	w, cfg, cases := loadGolden(t)
+	// testdata/coords: the same tiny model with coordinate input channels
+	// (coord_chans 2), whose stem response the graph folds into a constant.
+	for _, dir := range []string{"testdata", "testdata/coords"} {
+		t.Run(filepath.Base(dir), func(t *testing.T) { parityPyTorch(t, dir) })
+	}
+}
+
+func parityPyTorch(t *testing.T, dir string) {
+	w, cfg, cases := loadGoldenDir(t, dir)
+	if dir != "testdata" && cfg.CoordChans == 0 {
+		t.Fatalf("%s: expected a model with coordinate channels", dir)
+	}
 	text, err := BuildText(w, cfg, goldenT)
 	if err != nil {
 		t.Fatal(err)

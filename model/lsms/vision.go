@@ -262,7 +262,11 @@ func (v *vision) bn(name string, c int) graph.Affine {
 
 func (v *vision) stem(p string, x graph.Value) graph.Value {
 	c := v.cfg.Widths[0]
-	x = v.convBN(p+".conv1", p+".bn1", x, v.cfg.InChans, c/2, 3, 2, true, graph.None)
+	if v.cfg.CoordChans == 0 {
+		x = v.convBN(p+".conv1", p+".bn1", x, v.cfg.InChans, c/2, 3, 2, true, graph.None)
+	} else {
+		x = v.coordStem(p, x, c/2)
+	}
 	x = v.gelu(pfx+p+".act", x)
 	return v.convBN(p+".conv2", p+".bn2", x, c/2, c, 3, 2, true, graph.None)
 }
@@ -475,4 +479,63 @@ func (v *vision) nmf(name string, x graph.Value) graph.Value {
 	coef = coefStep(name+".coef", BT, gram, coef)
 	y := g.BatchMatMul(name+".recon", coef, BT) // [1,N,D] = (B coefᵀ)ᵀ
 	return g.Reshape(name, y, 1, h, w, D)
+}
+
+// coordStem is the stem's first conv + BN when the model also takes the
+// pixel-centre coordinates as input channels (Config.CoordChans = 2: x then
+// y, (2j+1)/W − 1 and (2i+1)/H − 1, after the image channels). Those
+// channels are a constant of the input size, so the conv's response to them
+// — zero padding included — is computed here once: conv(image) with the
+// image's share of the folded weights, plus that constant map (ADD).
+func (v *vision) coordStem(p string, x graph.Value, cout int) graph.Value {
+	cin, cc := v.cfg.InChans, v.cfg.CoordChans
+	all := cin + cc
+	wt := v.w.Get(p+".conv1.weight", cout, all, 3, 3)
+	bs := v.w.Get(p+".conv1.bias", cout)
+	w2, b2 := v.bn(p+".bn1", cout).FoldInto(graph.OIHWToOHWI(wt, cout, all, 3, 3), bs)
+	img := make([]float32, 0, cout*9*cin)
+	for t := 0; t < cout*9; t++ { // OHWI: the first cin inputs of each tap
+		img = append(img, w2[t*all:t*all+cin]...)
+	}
+	y := v.conv(p+".conv1", x, img, b2, cout, cin, 3, 2, graph.None)
+	m := coordResponse(w2, cout, all, cin, x.Shape[1], x.Shape[2])
+	return v.g.Add(pfx+p+".conv1.coords", y, v.g.Const(pfx+p+".conv1.coord_map", []int{1, y.Shape[1], y.Shape[2], cout}, m), graph.None)
+}
+
+// coordResponse is a 3×3 stride-2 conv (padding 1) of the coordinate planes
+// of an h×w input with the OHWI weights w[:, :, :, first:] ([cout,3,3,all]):
+// an NHWC [1, ho, wo, cout] map, summed in float64.
+func coordResponse(w []float32, cout, all, first, h, wd int) []float32 {
+	ho, wo := (h-1)/2+1, (wd-1)/2+1
+	out := make([]float32, ho*wo*cout)
+	coord := func(c, i, j int) float64 {
+		if c == 0 {
+			return float64(2*j+1)/float64(wd) - 1
+		}
+		return float64(2*i+1)/float64(h) - 1
+	}
+	for i := range ho {
+		for j := range wo {
+			for o := range cout {
+				sum := 0.0
+				for ky := range 3 {
+					yi := 2*i + ky - 1
+					if yi < 0 || yi >= h {
+						continue
+					}
+					for kx := range 3 {
+						xj := 2*j + kx - 1
+						if xj < 0 || xj >= wd {
+							continue
+						}
+						for c := 0; first+c < all; c++ {
+							sum += float64(w[((o*3+ky)*3+kx)*all+first+c]) * coord(c, yi, xj)
+						}
+					}
+				}
+				out[(i*wo+j)*cout+o] = float32(sum)
+			}
+		}
+	}
+	return out
 }

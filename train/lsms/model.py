@@ -52,6 +52,11 @@ class LSMSConfig:
     # residual add (LayerScale, as SegNeXt/MSCAN; 0 = none). It is folded
     # into attn.mix / ffn.fc2 on export, so exported graphs never see it.
     layer_scale: float = 0.0
+    # 0, or 2: the pixel-centre coordinates (x, y) in [-1, 1] of the model
+    # input join the image as two more stem input channels (CoordConv; the
+    # paper has no position input). They are a constant of the input size:
+    # exported graphs fold the stem's response to them into a constant map.
+    coord_chans: int = 0
     text: BertConfig = field(default_factory=BertConfig)
 
     def to_dict(self) -> dict:
@@ -265,7 +270,7 @@ class Stage(nn.Module):
     def __init__(self, i: int, cfg: LSMSConfig):
         super().__init__()
         c = cfg.widths[i]
-        self.down = (Stem(cfg.in_chans, c, cfg.norm_eps) if i == 0
+        self.down = (Stem(cfg.in_chans + cfg.coord_chans, c, cfg.norm_eps) if i == 0
                      else Down(cfg.widths[i - 1], c, cfg.norm_eps))
         self.blocks = nn.ModuleList([Block(c, cfg, cfg.mlp_ratios[i]) for _ in range(cfg.depths[i])])
 
@@ -396,12 +401,18 @@ class LSMSVision(nn.Module):
 
     def __init__(self, cfg: LSMSConfig):
         super().__init__()
+        if cfg.coord_chans not in (0, 2):
+            raise ValueError(f"coord_chans must be 0 or 2, got {cfg.coord_chans}")
+        self.coord_chans = cfg.coord_chans
         self.stages = nn.ModuleList([Stage(i, cfg) for i in range(len(cfg.widths))])
         self.decoder = FullScaleDecoder(cfg)
 
     def forward(self, image, lang, bias):
         feats = []
         x = image
+        if self.coord_chans:
+            xy = coord_planes(image.shape[2], image.shape[3], image.dtype, image.device)
+            x = torch.cat([image, xy.expand(image.shape[0], -1, -1, -1)], 1)
         for st in self.stages:
             x = st(x, lang, bias)
             feats.append(x)
@@ -427,6 +438,15 @@ class LSMS(nn.Module):
         lang = self.text(ids, attn_mask)  # [B,T,C_l]
         bias = mask_bias(attn_mask)
         return self.vision(image, lang, bias)
+
+
+def coord_planes(h: int, w: int, dtype=torch.float32, device=None) -> torch.Tensor:
+    """[1, 2, h, w]: channel 0 = x, channel 1 = y of each pixel centre,
+    (2j + 1)/w - 1 and (2i + 1)/h - 1, in (-1, 1)."""
+    xs = (torch.arange(w, dtype=torch.float64) * 2 + 1) / w - 1
+    ys = (torch.arange(h, dtype=torch.float64) * 2 + 1) / h - 1
+    grid = torch.stack([xs[None, :].expand(h, w), ys[:, None].expand(h, w)])
+    return grid[None].to(dtype=dtype, device=device)
 
 
 def mask_bias(attn_mask: torch.Tensor) -> torch.Tensor:

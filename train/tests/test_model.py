@@ -160,3 +160,26 @@ class NMFTest(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class CoordTest(unittest.TestCase):
+    def test_coord_planes(self):
+        xy = M.coord_planes(2, 4)
+        self.assertEqual(tuple(xy.shape), (1, 2, 2, 4))
+        self.assertEqual(xy[0, 0, 1].tolist(), [-0.75, -0.25, 0.25, 0.75])  # x varies along columns
+        self.assertEqual(xy[0, 1, :, 3].tolist(), [-0.5, 0.5])  # y along rows
+
+    def test_init_from_a_model_without_coordinates(self):
+        from train.train import load_init
+        torch.manual_seed(0)
+        m0 = calibrated(LSMS(small_cfg()))
+        cfg = small_cfg()
+        cfg.coord_chans = 2
+        m1 = LSMS(cfg)
+        load_init(m1, m0.state_dict())
+        m1.eval()
+        x, ids, attn = torch.rand(2, 1, 64, 64), torch.randint(4, 50, (2, 10)), torch.ones(2, 10, dtype=torch.long)
+        with torch.no_grad():
+            self.assertEqual(float((m0(x, ids, attn) - m1(x, ids, attn)).abs().max()), 0.0)
+            m1.vision.stages[0].down.conv1.weight[:, 1:] = 0.1  # the coordinates now change the output
+            self.assertGreater(float((m0(x, ids, attn) - m1(x, ids, attn)).abs().max()), 1e-3)
