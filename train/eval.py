@@ -73,7 +73,7 @@ def swap_test(model, items, size: int, batch: int = 8, threshold: float = 0.5, d
     kinds = {k: 0 for k in SWAP_KINDS}
     for ix in multi:
         for b in ix:
-            pb, gb = preds[b]
+            pb = preds[b][0]
             ious = {j: float(dice_iou(pb[None], preds[j][1][None])[1]) for j in ix}
             kind = swap_kind(ious, b)
             for a in ix:

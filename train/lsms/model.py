@@ -52,7 +52,7 @@ class LSMSConfig:
     # residual add (LayerScale, as SegNeXt/MSCAN; 0 = none). It is folded
     # into attn.mix / ffn.fc2 on export, so exported graphs never see it.
     layer_scale: float = 0.0
-    # 0, or 2: the pixel-centre coordinates (x, y) in [-1, 1] of the model
+    # 0, or 2: the pixel-centre coordinates (x, y) in (-1, 1) of the model
     # input join the image as two more stem input channels (CoordConv; the
     # paper has no position input). They are a constant of the input size:
     # exported graphs fold the stem's response to them into a constant map.

@@ -363,10 +363,6 @@ class LossTest(unittest.TestCase):
         self.assertLess(float(a10 - a1), 1e-6 * (1 + float(a1)) + 5e-4)
 
 
-if __name__ == "__main__":
-    unittest.main()
-
-
 class SwapTest(unittest.TestCase):
     def test_swap_counts_where_predictions_go(self):
         from train.eval import swap_kind, swap_test
@@ -396,3 +392,7 @@ class SwapTest(unittest.TestCase):
         self.assertEqual(swap_kind({1: 0.3, 2: 0.1}, 1), "target_coarse")
         self.assertEqual(swap_kind({1: 0.0, 2: 0.0}, 1), "no_lesion")
         self.assertEqual(swap_kind({1: 0.2, 2: 0.4}, 1), "other_lesion")
+
+
+if __name__ == "__main__":
+    unittest.main()
