@@ -26,9 +26,8 @@ func dwKernF32(p []float32, offs []int, w []float32, bias *[dwCB]float32, step i
 	if nblk <= 0 {
 		return
 	}
-	_ = p[offs[nt-1]/4+(nblk*dwSB-1)*step+dwCB-1]
-	_ = w[nt*dwCB-1]
-	_ = out[(nblk*dwSB-1)*ostride+dwCB-1]
+	dwCheckTaps(p, offs, w, step, nblk)
+	dwCheckOut(out, ostride, nblk)
 	if step == dwCB && gemmZmm {
 		dwF32RowZ(&p[0], &offs[0], nt, &w[0], bias, 4*step, &out[0], 4*ostride, lo, hi, nblk)
 		return
@@ -39,8 +38,7 @@ func dwKernF32(p []float32, offs []int, w []float32, bias *[dwCB]float32, step i
 // dwKernI8 is dwKernI8Go.
 func dwKernI8(p []int32, offs []int, w []int32, step int, tile *[dwSB * dwTileStride]int32) {
 	nt := len(offs)
-	_ = p[offs[nt-1]/4+(dwSB-1)*step+dwCB-1]
-	_ = w[nt*dwCB-1]
+	dwCheckTaps(p, offs, w, step, 1)
 	if gemmI8Level == gemmLevelVNNI {
 		dwI8K8VNNI(&p[0], &offs[0], nt, &w[0], 4*step, &tile[0])
 		return
@@ -201,9 +199,8 @@ func dwKernI8Req(p []int32, offs []int, w []int32, step int, prm *[dwReqLen]int3
 	if nblk <= 0 {
 		return
 	}
-	_ = p[offs[nt-1]/4+(nblk*dwSB-1)*step+dwCB-1]
-	_ = w[nt*dwCB-1]
-	_ = out[(nblk*dwSB-1)*ostride+dwCB-1]
+	dwCheckTaps(p, offs, w, step, nblk)
+	dwCheckOut(out, ostride, nblk)
 	if step == dwCB && gemmZmm && gemmI8Level == gemmLevelVNNI {
 		if fp {
 			dwI8RowVNNIFZ(&p[0], &offs[0], nt, &w[0], 4*step, &prm[0], &out[0], ostride, zp, lo, hi, nblk)

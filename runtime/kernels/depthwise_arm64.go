@@ -18,9 +18,8 @@ func dwKernF32(p []float32, offs []int, w []float32, bias *[dwCB]float32, step i
 	if nblk <= 0 {
 		return
 	}
-	_ = p[offs[nt-1]/4+(nblk*dwSB-1)*step+dwCB-1]
-	_ = w[nt*dwCB-1]
-	_ = out[(nblk*dwSB-1)*ostride+dwCB-1]
+	dwCheckTaps(p, offs, w, step, nblk)
+	dwCheckOut(out, ostride, nblk)
 	var tile [dwSB * dwCB]float32
 	for b := range nblk {
 		dwF32TileNEON(&p[b*dwSB*step], &offs[0], nt, &w[0], 4*step, &tile)
@@ -38,8 +37,7 @@ func dwKernF32(p []float32, offs []int, w []float32, bias *[dwCB]float32, step i
 // its sign above).
 func dwKernI8(p []int32, offs []int, w []int32, step int, tile *[dwSB * dwTileStride]int32) {
 	nt := len(offs)
-	_ = p[offs[nt-1]/4+(dwSB-1)*step+dwCB-1]
-	_ = w[nt*dwCB-1]
+	dwCheckTaps(p, offs, w, step, 1)
 	dwI8TileNEON(&p[0], &offs[0], nt, &w[0], 4*step, &tile[0])
 }
 
@@ -49,9 +47,8 @@ func dwKernI8Req(p []int32, offs []int, w []int32, step int, prm *[dwReqLen]int3
 	if nblk <= 0 {
 		return
 	}
-	_ = p[offs[nt-1]/4+(nblk*dwSB-1)*step+dwCB-1]
-	_ = w[nt*dwCB-1]
-	_ = out[(nblk*dwSB-1)*ostride+dwCB-1]
+	dwCheckTaps(p, offs, w, step, nblk)
+	dwCheckOut(out, ostride, nblk)
 	var tile [dwSB * dwTileStride]int32
 	for b := range nblk {
 		dwI8TileNEON(&p[b*dwSB*step], &offs[0], nt, &w[0], 4*step, &tile[0])
