@@ -55,6 +55,8 @@ def randomize(model: LSMS, g: torch.Generator) -> None:
                 p.copy_(0.05 * torch.randn(p.shape, generator=g))
             elif p.dim() == 1 and name.endswith("weight"):  # BN / LayerNorm scale
                 p.copy_(1.0 + 0.2 * torch.randn(p.shape, generator=g))
+            elif name.endswith(".v1_xy.weight"):  # zero at initialisation
+                p.copy_(0.5 * torch.randn(p.shape, generator=g))
             elif ".attn.l1." in name or ".attn.l2." in name:
                 # trunc-normal(0.02) word projections give near-uniform word
                 # attention, so Att_L' is almost constant over the pixels and
@@ -123,7 +125,7 @@ def main():
     ap.add_argument("--debug", default="")
     ap.add_argument("--seed", type=int, default=1234)
     ap.add_argument("--size", type=int, default=0, help=f"input size (default {SIZE})")
-    ap.add_argument("--coords", action="store_true", help="a model with coordinate input channels (coord_chans 2)")
+    ap.add_argument("--coords", action="store_true", help="a model with coordinate input channels (coord_chans 2) and coordinates at every SVLA's omega_v1 (attn_coords)")
     a = ap.parse_args()
     SIZE = a.size or SIZE
     torch.manual_seed(a.seed)
@@ -131,6 +133,7 @@ def main():
     cfg = tiny_config()
     if a.coords:
         cfg.coord_chans = 2
+        cfg.attn_coords = True
     model = LSMS(cfg)
     randomize(model, g)
     calibrate_bn(model, g)

@@ -77,6 +77,12 @@ def parse_args(argv=None):
     ap.add_argument("--extra-data", action="append", default=[], metavar="DIR",
                     help="more training data: this set's train split is added (its token ids "
                          "must come from the same vocabulary as --data's; repeatable)")
+    ap.add_argument("--attn-coords", action="store_true",
+                    help="every SVLA's omega_v1 also sees its stage's pixel-centre coordinates "
+                         "(LSMSConfig.attn_coords); with --init from a model without them, their "
+                         "weights start at zero (the same function)")
+    ap.add_argument("--coord-lr-mult", type=float, default=1.0,
+                    help="learning-rate factor (and no weight decay) of those coordinate weights")
     ap.add_argument("--augment", action="store_true",
                     help="random affine (scale, shift, rotation) and intensity jitter per training item")
     ap.add_argument("--init", default="", help="start from this checkpoint's model weights (fresh optimizer)")
@@ -270,15 +276,21 @@ def build_config(args) -> LSMSConfig:
         cfg.text.pad_token_id = int(meta.get("pad_id", 0))
     if getattr(args, "coords", False):
         cfg.coord_chans = 2
+    if getattr(args, "attn_coords", False):
+        cfg.attn_coords = True
     return cfg
 
 
 def load_init(model: torch.nn.Module, state: dict) -> None:
     """Load --init's weights. A conv weight with fewer input channels than
     the model's (a model without coordinate channels) fills the first ones;
-    the others start at zero, so the model computes what --init's did."""
+    the others start at zero, so the model computes what --init's did; so
+    do the SVLAs' coordinate weights (v1_xy) when --init has none."""
     own = model.state_dict()
     state = dict(state)
+    for k, o in own.items():
+        if k.endswith(".v1_xy.weight") and k not in state:
+            state[k] = torch.zeros_like(o)
     for k, v in state.items():
         o = own.get(k)
         if (o is not None and o.dim() == 4 and v.dim() == 4 and o.shape[0] == v.shape[0]
@@ -380,8 +392,11 @@ def main(argv=None):
         net = torch.nn.parallel.DistributedDataParallel(
             model, device_ids=[local_rank] if dev_type == "cuda" else None)
 
-    decay, no_decay, text_decay, text_no_decay = [], [], [], []
+    decay, no_decay, text_decay, text_no_decay, coord = [], [], [], [], []
     for n, p in model.named_parameters():
+        if n.endswith(".v1_xy.weight") and args.coord_lr_mult != 1:
+            coord.append(p)
+            continue
         plain = p.ndim <= 1 or "norm" in n.lower() or "embeddings" in n  # no weight decay
         if n.startswith("text.") and args.text_lr_mult != 1:
             if args.text_lr_mult == 0:
@@ -399,6 +414,8 @@ def main(argv=None):
         tl = args.lr * args.text_lr_mult
         groups += [{"params": text_decay, "weight_decay": args.weight_decay, "lr": tl},
                    {"params": text_no_decay, "weight_decay": 0.0, "lr": tl}]
+    if coord:
+        groups.append({"params": coord, "weight_decay": 0.0, "lr": args.lr * args.coord_lr_mult})
     opt = torch.optim.AdamW(groups, lr=args.lr)
     spe = len(batches_of(0))
     total = args.max_steps if args.max_steps else args.epochs * spe

@@ -34,7 +34,11 @@ type Config struct {
 	// CoordChans is 0, or 2 when the stem also takes the input's pixel-centre
 	// coordinates (x, y in (−1, 1)) as channels; the graph folds them into a
 	// constant (see coordStem).
-	CoordChans int         `json:"coord_chans"`
+	CoordChans int `json:"coord_chans"`
+	// AttnCoords: every SVLA's ω_v1 also sees its stage's pixel-centre
+	// coordinates through a 1×1 conv without bias (attn.v1_xy); the graph adds
+	// its precomputed response before the instance norm (see coordMap).
+	AttnCoords bool        `json:"attn_coords"`
 	Text       bert.Config `json:"text"`
 }
 

@@ -138,7 +138,8 @@ func roundTrip(t *testing.T, m *tflite.Model) (*tflite.Model, []byte) {
 
 func TestParityPyTorch(t *testing.T) {
 	// testdata/coords: the same tiny model with coordinate input channels
-	// (coord_chans 2), whose stem response the graph folds into a constant.
+	// (coord_chans 2) and coordinates at every ω_v1 (attn_coords), whose
+	// responses the graph folds into constant maps.
 	for _, dir := range []string{"testdata", "testdata/coords"} {
 		t.Run(filepath.Base(dir), func(t *testing.T) { parityPyTorch(t, dir) })
 	}
@@ -146,7 +147,7 @@ func TestParityPyTorch(t *testing.T) {
 
 func parityPyTorch(t *testing.T, dir string) {
 	w, cfg, cases := loadGoldenDir(t, dir)
-	if dir != "testdata" && cfg.CoordChans == 0 {
+	if dir != "testdata" && (cfg.CoordChans == 0 || !cfg.AttnCoords) {
 		t.Fatalf("%s: expected a model with coordinate channels", dir)
 	}
 	text, err := BuildText(w, cfg, goldenT)

@@ -18,6 +18,9 @@
 //     folded into SVLA's mix conv (BN(m⊙v + v) = (s⊙(m+1))⊙v + t, so mix
 //     gets weights s·W and bias s·(b+1), then MUL by v and ADD t), norm2 into
 //     ffn.fc2 (s·W, s·b + t) plus a MUL of the residual by s;
+//   - coordinates (Config.CoordChans, Config.AttnCoords): constants of the
+//     input size, so the stem conv's and each ω_v1's response to them are
+//     computed here and ADDed as constant maps;
 //   - InstanceNorm (ω_v1, ω_v2, ω_f): MEAN over H,W, SUB, MEAN again (a
 //     two-pass mean: ω_f's input can be constant over H,W, where the float32
 //     MEAN's rounding error would be amplified 1/√eps-fold), SQUARED_DIFFERENCE,
@@ -312,7 +315,15 @@ func (v *vision) block(p string, x graph.Value, c, ratio int) graph.Value {
 			attV = g.Add(fmt.Sprintf("%s.att_v.%d", A, j), attV, y, graph.None)
 		}
 	}
-	v1 := g.Reshape(A+".v1.flat", v.convIN(a+".v1", pre, c), 1, h*w, c)
+	var v1 graph.Value
+	if cfg.AttnCoords {
+		xy := v.w.Get(a+".v1_xy.weight", c, 2, 1, 1)
+		m := g.Const(A+".v1_xy.map", []int{1, h, w, c}, coordMap(xy, c, h, w))
+		v1 = v.instanceNorm(A+".v1.1", g.Add(A+".v1.coords", v.conv1x1(a+".v1.0", pre, c, c), m, graph.None))
+	} else {
+		v1 = v.convIN(a+".v1", pre, c)
+	}
+	v1 = g.Reshape(A+".v1.flat", v1, 1, h*w, c)
 	s := 1 / math.Sqrt(float64(cfg.TextDim))
 	l1w := v.w.Get(a+".l1.weight", c, cfg.TextDim)
 	l1b := v.w.Get(a+".l1.bias", c)
@@ -500,6 +511,22 @@ func (v *vision) coordStem(p string, x graph.Value, cout int) graph.Value {
 	y := v.conv(p+".conv1", x, img, b2, cout, cin, 3, 2, graph.None)
 	m := coordResponse(w2, cout, all, cin, x.Shape[1], x.Shape[2])
 	return v.g.Add(pfx+p+".conv1.coords", y, v.g.Const(pfx+p+".conv1.coord_map", []int{1, y.Shape[1], y.Shape[2], cout}, m), graph.None)
+}
+
+// coordMap is a bias-free 1×1 conv with weights w ([c,2,1,1]: x, y) of the
+// pixel-centre coordinate planes of an h×w map: NHWC [1, h, w, c], in float64.
+func coordMap(w []float32, c, h, wd int) []float32 {
+	out := make([]float32, h*wd*c)
+	for i := range h {
+		y := float64(2*i+1)/float64(h) - 1
+		for j := range wd {
+			x := float64(2*j+1)/float64(wd) - 1
+			for o := range c {
+				out[(i*wd+j)*c+o] = float32(float64(w[2*o])*x + float64(w[2*o+1])*y)
+			}
+		}
+	}
+	return out
 }
 
 // coordResponse is a 3×3 stride-2 conv (padding 1) of the coordinate planes

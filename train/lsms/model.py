@@ -57,6 +57,12 @@ class LSMSConfig:
     # paper has no position input). They are a constant of the input size:
     # exported graphs fold the stem's response to them into a constant map.
     coord_chans: int = 0
+    # True: every SVLA's omega_v1 (the pixel side of the pixel-to-word
+    # attention) also sees its stage's pixel-centre coordinates, through a
+    # 1x1 conv without bias (v1_xy, zero at initialisation), so a word such
+    # as a segment's name can be matched to a place (not in the paper).
+    # Exported graphs add its precomputed response before the instance norm.
+    attn_coords: bool = False
     text: BertConfig = field(default_factory=BertConfig)
 
     def to_dict(self) -> dict:
@@ -179,13 +185,15 @@ class SVLA(nn.Module):
     """Scale-aware Vision-Language Attention (paper eq. 4-10)."""
 
     def __init__(self, c: int, cl: int, kernels: Sequence[int], pre_kernel: int,
-                 pixelmap: bool, eps: float):
+                 pixelmap: bool, eps: float, coords: bool = False):
         super().__init__()
         self.cl = cl
         self.pixelmap = pixelmap
         self.pre = nn.Conv2d(c, c, pre_kernel, padding=pre_kernel // 2, groups=c)
         self.units = nn.ModuleList([ConvUnit(c, d) for d in kernels])
         self.v1 = ConvIN(c, eps)
+        # omega_v1's share of the coordinate planes (LSMSConfig.attn_coords)
+        self.v1_xy = nn.Conv2d(2, c, 1, bias=False) if coords else None
         self.v2 = ConvIN(c, eps) if pixelmap else None
         self.l1 = nn.Linear(cl, c)  # 1x1 conv over the word axis == linear
         self.l2 = nn.Linear(cl, c)
@@ -199,7 +207,12 @@ class SVLA(nn.Module):
         att_v = self.units[0](pre)
         for u in self.units[1:]:
             att_v = att_v + u(pre)
-        v1 = self.v1(pre).reshape(b, c, h * w).transpose(1, 2)  # [B,HW,C] = V1^T
+        if self.v1_xy is None:
+            v1 = self.v1(pre)
+        else:
+            xy = coord_planes(h, w, pre.dtype, pre.device)
+            v1 = self.v1[1](self.v1[0](pre) + self.v1_xy(xy))
+        v1 = v1.reshape(b, c, h * w).transpose(1, 2)  # [B,HW,C] = V1^T
         l1 = self.l1(lang)  # [B,T,C]  = L1^T
         l2 = self.l2(lang)  # [B,T,C]  = L2^T
         alpha = torch.matmul(v1, l1.transpose(1, 2))  # [B,HW,T] = V1^T L1
@@ -232,7 +245,8 @@ class Block(nn.Module):
 
     def __init__(self, c: int, cfg: LSMSConfig, ratio: int):
         super().__init__()
-        self.attn = SVLA(c, cfg.text_dim, cfg.kernels, cfg.pre_kernel, cfg.pixelmap, cfg.norm_eps)
+        self.attn = SVLA(c, cfg.text_dim, cfg.kernels, cfg.pre_kernel, cfg.pixelmap, cfg.norm_eps,
+                         coords=cfg.attn_coords)
         self.norm1 = nn.BatchNorm2d(c, eps=cfg.norm_eps)
         self.ffn = FFN(c, ratio)
         self.norm2 = nn.BatchNorm2d(c, eps=cfg.norm_eps)
@@ -430,6 +444,9 @@ class LSMS(nn.Module):
         self.text = BertModel(cfg.text)
         self.vision = LSMSVision(cfg)
         init_weights(self.vision)
+        for mod in self.vision.modules():
+            if isinstance(mod, SVLA) and mod.v1_xy is not None:
+                nn.init.zeros_(mod.v1_xy.weight)
         # start from near-zero logits (BCE = ln 2) rather than the large
         # values the untrained multiplicative blocks would produce
         nn.init.normal_(self.vision.decoder.seg.weight, 0.0, 0.01)

@@ -183,3 +183,26 @@ class CoordTest(unittest.TestCase):
             self.assertEqual(float((m0(x, ids, attn) - m1(x, ids, attn)).abs().max()), 0.0)
             m1.vision.stages[0].down.conv1.weight[:, 1:] = 0.1  # the coordinates now change the output
             self.assertGreater(float((m0(x, ids, attn) - m1(x, ids, attn)).abs().max()), 1e-3)
+
+    def test_attention_coordinates(self):
+        from train.train import load_init
+        torch.manual_seed(0)
+        m0 = calibrated(LSMS(small_cfg()))
+        cfg = small_cfg()
+        cfg.attn_coords = True
+        m1 = LSMS(cfg)
+        self.assertEqual(float(m1.vision.stages[1].blocks[0].attn.v1_xy.weight.abs().max()), 0.0)
+        load_init(m1, m0.state_dict())
+        m1.eval()
+        x, ids, attn = torch.rand(2, 1, 64, 64), torch.randint(4, 50, (2, 10)), torch.ones(2, 10, dtype=torch.long)
+        with torch.no_grad():
+            self.assertEqual(float((m0(x, ids, attn) - m1(x, ids, attn)).abs().max()), 0.0)
+            a = m1.vision.stages[1].blocks[0].attn
+            a.v1_xy.weight.normal_(0.0, 1.0)
+            # the attention's pixel side moves with the place: the same
+            # pixel features at mirrored places now attend differently
+            pre = torch.ones(1, a.v1[0].in_channels, 4, 4)
+            xy = M.coord_planes(4, 4)
+            v1 = a.v1[1](a.v1[0](pre) + a.v1_xy(xy))
+            self.assertGreater(float((v1[..., 0, 0] - v1[..., 3, 3]).abs().max()), 0.1)
+            self.assertGreater(float((m0(x, ids, attn) - m1(x, ids, attn)).abs().max()), 1e-3)
