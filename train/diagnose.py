@@ -14,7 +14,13 @@ Prints, on the first records of the split (level "full"):
    the instance norm), the word-attention entropy and its largest weight;
 3. Dice (%) with full text and with none, by the number of described
    lesions on the slice (1, 2, >= 3) and by target size (< 150, < 500,
-   >= 500 pixels at native size).
+   >= 500 pixels at native size);
+4. whether the named segment steers the prediction: the mean cosine of the
+   text encoder's outputs for the nine segment names in one sentence, and,
+   for ordered pairs (A, B) of lesions in different segments on one slice
+   of the split, B's full expression with only its segment name replaced
+   by A's: of the pairs whose unedited expression found B (IoU >= 0.5),
+   how many edited predictions land on A, stay on B, or on neither.
 """
 
 from __future__ import annotations
@@ -28,6 +34,10 @@ import types
 import torch
 
 from .export import load_model
+import dataclasses
+
+import numpy as np
+
 from .lsms.data import SegDataset, load_split, paste_logits, read_jsonl
 from .lsms.losses import dice_iou
 from .lsms.model import SVLA
@@ -104,6 +114,95 @@ def dice_by_group(model, items, size, roi, lesions):
     return fmt(by_n), fmt(by_size)
 
 
+SEGMENTS = ("i", "ii", "iii", "iva", "ivb", "v", "vi", "vii", "viii")
+
+
+def segment_span(ids, vocab):
+    """(start, end) of the segment name after the word "segment" in a token
+    id sequence (the name's word pieces included), or None."""
+    ids = [int(t) for t in ids]
+    for i, t in enumerate(ids[:-1]):
+        if vocab[t] == "segment":
+            k = i + 2
+            while k < len(ids) and vocab[ids[k]].startswith("##"):
+                k += 1
+            return i + 1, k
+    return None
+
+
+def replace_segment(ids, attn, other, vocab):
+    """ids/attn of an expression with its segment name replaced by the one
+    in `other` (same length, padded); None if either names no segment, both
+    name the same or the result does not fit."""
+    sa, sb = segment_span(other, vocab), segment_span(ids, vocab)
+    if sa is None or sb is None:
+        return None
+    new = [int(t) for t in other[sa[0]:sa[1]]]
+    old = [int(t) for t in ids[sb[0]:sb[1]]]
+    if new == old:
+        return None
+    T, n = len(ids), int(sum(int(x) for x in attn)) + len(new) - len(old)
+    if n > T:
+        return None
+    out = [int(t) for t in ids[:sb[0]]] + new + [int(t) for t in ids[sb[1]:]]
+    return np.array((out + [0] * T)[:T]), np.array([1] * n + [0] * (T - n))
+
+
+def segment_probe(model, items, size, roi, vocab):
+    """Section 4 of the module doc: (cosine, counts)."""
+    V = {w: i for i, w in enumerate(vocab)}
+    cos = None
+    if all(w in V for w in ("[CLS]", "[SEP]", "segment", "a", "cyst", "in") + SEGMENTS):
+        outs = []
+        with torch.no_grad():
+            for sg in SEGMENTS:
+                ids = torch.tensor([[V["[CLS]"], V["a"], V["cyst"], V["in"], V["segment"], V[sg], V["[SEP]"]]])
+                outs.append(model.text(ids, torch.ones_like(ids))[0, 5])
+        f = torch.nn.functional.normalize(torch.stack(outs), dim=1)
+        c = f @ f.T
+        cos = float(c[~torch.eye(len(SEGMENTS), dtype=torch.bool)].mean())
+    by = {}
+    for i, it in enumerate(items):
+        by.setdefault(it.key.rsplit("/", 1)[0], []).append(i)
+    cases = []
+    for ix in by.values():
+        for b in ix:
+            for a in ix:
+                if a != b:
+                    r = replace_segment(items[b].ids, items[b].attn, items[a].ids, vocab)
+                    if r is not None:
+                        cases.append((dataclasses.replace(items[b], ids=r[0], attn=r[1]), a, b))
+
+    def predict(its):
+        ds = SegDataset(its, size, keep_full=True, roi=roi)
+        out = []
+        with torch.no_grad():
+            for s in range(0, len(ds), 8):
+                xs = [ds[i] for i in range(s, min(len(ds), s + 8))]
+                lg = model(torch.stack([x["image"] for x in xs]), torch.stack([x["ids"] for x in xs]),
+                           torch.stack([x["attn"] for x in xs])).float()
+                for k, x in enumerate(xs):
+                    g = x["mask_full"]
+                    out.append((torch.sigmoid(paste_logits(lg[k:k + 1], g.shape[-2], g.shape[-1], roi)) > 0.5).float())
+        return out
+
+    def gt(i):
+        return torch.from_numpy((np.asarray(items[i].mask) > 0).astype(np.float32))[None, None]
+
+    counts = {"pairs": len(cases), "unedited_found_B": 0, "edited_on_A": 0, "edited_on_B": 0, "edited_neither": 0}
+    for (_, a, b), p, q in zip(cases, predict([c[0] for c in cases]), predict([items[c[2]] for c in cases])):
+        if float(dice_iou(q, gt(b))[1]) < 0.5:
+            continue
+        counts["unedited_found_B"] += 1
+        if float(dice_iou(p, gt(a))[1]) >= 0.5:
+            counts["edited_on_A"] += 1
+        elif float(dice_iou(p, gt(b))[1]) >= 0.5:
+            counts["edited_on_B"] += 1
+        else:
+            counts["edited_neither"] += 1
+    return cos, counts
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--model", required=True)
@@ -112,6 +211,7 @@ def main(argv=None):
     ap.add_argument("--n", type=int, default=150)
     ap.add_argument("--size", type=int, default=0, help="input size (default: the checkpoint's)")
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--segment-probe", action="store_true", help="only section 4, on the whole split")
     a = ap.parse_args(argv)
     torch.set_num_threads(a.threads)
     model, info = load_model(a.model)
@@ -120,6 +220,17 @@ def main(argv=None):
     lesions = {f"{r.get('case')}/{r.get('slice_index')}/{r.get('target_id')}":
                (len(r.get("lesions", [])) or 1, (r.get("target") or {}).get("area_px", 0))
                for r in read_jsonl(os.path.join(a.data, "manifest.jsonl"))}
+    if a.segment_probe:
+        with open(os.path.join(a.data, "vocab.txt")) as f:
+            vocab = [l.rstrip("\n") for l in f]
+        cos, c = segment_probe(model, load_split(a.data, a.split, ["full"]), size, roi, vocab)
+        print(f"segment names: mean cosine of the text encoder's outputs {cos:.4f}" if cos is not None
+              else "segment names: not all in the vocabulary")
+        n = max(1, c["unedited_found_B"])
+        print(f"segment-name swap: {c['pairs']} ordered pairs in different segments, {c['unedited_found_B']} "
+              f"found their lesion unedited; edited: on the other lesion {100 * c['edited_on_A'] / n:.1f} %, "
+              f"still on the named one {100 * c['edited_on_B'] / n:.1f} %, neither {100 * c['edited_neither'] / n:.1f} %")
+        return {"segment_cosine": cos, "segment_swap": c}
     full = load_split(a.data, a.split, ["full"])[: a.n]
     t = text_spread(model, full[:4])
     print(f"text encoder: token norm {t['norm']:.3f}, spread across tokens {t['spread']:.4f}")

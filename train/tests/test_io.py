@@ -248,6 +248,21 @@ class DiagnoseTest(unittest.TestCase):
         self.assertEqual(set(got["dice"]), {"full", "none"})
         self.assertTrue(all(0 <= d <= 100 for _, d in got["dice"]["full"][0].values()))
 
+    def test_replace_segment(self):
+        from train.diagnose import replace_segment, segment_span
+        vocab = ["[PAD]", "[CLS]", "[SEP]", "a", "cyst", "in", "segment", "iv", "##a", "vii", ","]
+        b = [1, 3, 4, 5, 6, 9, 10, 2, 0, 0]  # a cyst in segment vii , (7 words + 3 padding)
+        a = [1, 3, 4, 5, 6, 7, 8, 2, 0, 0]  # ... segment iv ##a
+        self.assertEqual(segment_span(b, vocab), (5, 6))
+        self.assertEqual(segment_span(a, vocab), (5, 7))  # word pieces belong to the name
+        ids, attn = replace_segment(b, [1] * 8 + [0] * 2, a, vocab)
+        self.assertEqual(ids.tolist(), [1, 3, 4, 5, 6, 7, 8, 10, 2, 0])
+        self.assertEqual(attn.tolist(), [1] * 9 + [0])
+        self.assertIsNone(replace_segment(b, [1] * 8 + [0] * 2, b, vocab))  # same segment
+        self.assertIsNone(replace_segment(b, [1] * 8 + [0] * 2, [1, 3, 2, 0, 0, 0, 0, 0, 0, 0], vocab))
+        full = [1, 3, 4, 5, 6, 9, 10, 3, 4, 2]  # no room for one more piece
+        self.assertIsNone(replace_segment(full, [1] * 10, a, vocab))
+
 
 class TrainUtilTest(unittest.TestCase):
     def test_epoch_batches_shard_and_repeat(self):
