@@ -612,17 +612,21 @@ func TestCancel(t *testing.T) {
 	if err := s.Invoke(); err != nil {
 		t.Fatalf("Invoke after an earlier Cancel: %v", err)
 	}
-	// Cancel, again and again, while Invoke runs.
-	for try := range 5 {
+	// Cancel, again and again, while Invoke runs. The canceller is running
+	// before Invoke starts (on a loaded machine a goroutine started just
+	// before a millisecond-long Invoke may otherwise get no turn during it).
+	for try := range 20 {
 		var stop atomic.Bool
-		done := make(chan struct{})
+		started, done := make(chan struct{}), make(chan struct{})
 		go func() {
 			defer close(done)
+			close(started)
 			for !stop.Load() {
 				s.Cancel()
 				time.Sleep(50 * time.Microsecond)
 			}
 		}()
+		<-started
 		err := s.Invoke()
 		stop.Store(true)
 		<-done
