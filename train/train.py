@@ -394,7 +394,7 @@ def main(argv=None):
 
     decay, no_decay, text_decay, text_no_decay, coord = [], [], [], [], []
     for n, p in model.named_parameters():
-        if n.endswith(".v1_xy.weight") and args.coord_lr_mult != 1:
+        if n.endswith(".v1_xy.weight"):
             coord.append(p)
             continue
         plain = p.ndim <= 1 or "norm" in n.lower() or "embeddings" in n  # no weight decay

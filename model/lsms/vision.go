@@ -513,14 +513,18 @@ func (v *vision) coordStem(p string, x graph.Value, cout int) graph.Value {
 	return v.g.Add(pfx+p+".conv1.coords", y, v.g.Const(pfx+p+".conv1.coord_map", []int{1, y.Shape[1], y.Shape[2], cout}, m), graph.None)
 }
 
+// centre is the coordinate of pixel i's centre on an axis of n pixels,
+// (2i+1)/n − 1, in (−1, 1) (model.py's coord_planes).
+func centre(i, n int) float64 { return float64(2*i+1)/float64(n) - 1 }
+
 // coordMap is a bias-free 1×1 conv with weights w ([c,2,1,1]: x, y) of the
 // pixel-centre coordinate planes of an h×w map: NHWC [1, h, w, c], in float64.
 func coordMap(w []float32, c, h, wd int) []float32 {
 	out := make([]float32, h*wd*c)
 	for i := range h {
-		y := float64(2*i+1)/float64(h) - 1
+		y := centre(i, h)
 		for j := range wd {
-			x := float64(2*j+1)/float64(wd) - 1
+			x := centre(j, wd)
 			for o := range c {
 				out[(i*wd+j)*c+o] = float32(float64(w[2*o])*x + float64(w[2*o+1])*y)
 			}
@@ -537,9 +541,9 @@ func coordResponse(w []float32, cout, all, first, h, wd int) []float32 {
 	out := make([]float32, ho*wo*cout)
 	coord := func(c, i, j int) float64 {
 		if c == 0 {
-			return float64(2*j+1)/float64(wd) - 1
+			return centre(j, wd)
 		}
-		return float64(2*i+1)/float64(h) - 1
+		return centre(i, h)
 	}
 	for i := range ho {
 		for j := range wo {
