@@ -26,19 +26,18 @@ Prints, on the first records of the split (level "full"):
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import math
 import os
 import types
 
+import numpy as np
 import torch
 
+from .eval import predict_masks
 from .export import load_model
-import dataclasses
-
-import numpy as np
-
-from .lsms.data import SegDataset, load_split, paste_logits, read_jsonl
+from .lsms.data import SegDataset, load_split, read_jsonl
 from .lsms.losses import dice_iou
 from .lsms.model import SVLA
 
@@ -96,20 +95,12 @@ def branch_stats(model, ds, k=4):
 
 
 def dice_by_group(model, items, size, roi, lesions):
-    ds = SegDataset(items, size, keep_full=True, roi=roi)
     by_n, by_size = {}, {}
-    with torch.no_grad():
-        for s in range(0, len(ds), 8):
-            xs = [ds[i] for i in range(s, min(len(ds), s + 8))]
-            lg = model(torch.stack([x["image"] for x in xs]), torch.stack([x["ids"] for x in xs]),
-                       torch.stack([x["attn"] for x in xs]))
-            for k, x in enumerate(xs):
-                gt = x["mask_full"]
-                p = (torch.sigmoid(paste_logits(lg[k:k + 1], gt.shape[-2], gt.shape[-1], roi)) > 0.5).float()
-                d = float(dice_iou(p, gt[None])[0])
-                n, area = lesions.get(items[s + k].key, (1, 0))
-                by_n.setdefault(min(n, 3), []).append(d)
-                by_size.setdefault("<150" if area < 150 else "<500" if area < 500 else ">=500", []).append(d)
+    for it, (p, gt) in zip(items, predict_masks(model, items, size, roi=roi)):
+        d = float(dice_iou(p[None], gt[None])[0])
+        n, area = lesions.get(it.key, (1, 0))
+        by_n.setdefault(min(n, 3), []).append(d)
+        by_size.setdefault("<150" if area < 150 else "<500" if area < 500 else ">=500", []).append(d)
     fmt = lambda g: {k: (len(v), round(100 * sum(v) / len(v), 1)) for k, v in sorted(g.items())}
     return fmt(by_n), fmt(by_size)
 
@@ -174,17 +165,7 @@ def segment_probe(model, items, size, roi, vocab):
                         cases.append((dataclasses.replace(items[b], ids=r[0], attn=r[1]), a, b))
 
     def predict(its):
-        ds = SegDataset(its, size, keep_full=True, roi=roi)
-        out = []
-        with torch.no_grad():
-            for s in range(0, len(ds), 8):
-                xs = [ds[i] for i in range(s, min(len(ds), s + 8))]
-                lg = model(torch.stack([x["image"] for x in xs]), torch.stack([x["ids"] for x in xs]),
-                           torch.stack([x["attn"] for x in xs])).float()
-                for k, x in enumerate(xs):
-                    g = x["mask_full"]
-                    out.append((torch.sigmoid(paste_logits(lg[k:k + 1], g.shape[-2], g.shape[-1], roi)) > 0.5).float())
-        return out
+        return [p[None] for p, _ in predict_masks(model, its, size, roi=roi)]
 
     def gt(i):
         return torch.from_numpy((np.asarray(items[i].mask) > 0).astype(np.float32))[None, None]

@@ -23,22 +23,29 @@ from .lsms.losses import dice_iou
 
 
 @torch.no_grad()
-def evaluate(model, items, size: int, batch: int = 8, threshold: float = 0.5, device="cpu", roi=None):
+def predict_masks(model, items, size: int, batch: int = 8, threshold: float = 0.5, device="cpu", roi=None):
+    """Yields (prediction, ground truth) per item, both [1,H,W] at the
+    slice's own size: logits pasted back into the region of interest,
+    sigmoid > threshold."""
     ds = SegDataset(items, size, keep_full=True, roi=roi)
-    dices, ious = [], []
     for s in range(0, len(ds), batch):
         xs = [ds[i] for i in range(s, min(len(ds), s + batch))]
-        img = torch.stack([x["image"] for x in xs]).to(device)
-        ids = torch.stack([x["ids"] for x in xs]).to(device)
-        attn = torch.stack([x["attn"] for x in xs]).to(device)
-        logits = model(img, ids, attn).float().cpu()
+        logits = model(torch.stack([x["image"] for x in xs]).to(device),
+                       torch.stack([x["ids"] for x in xs]).to(device),
+                       torch.stack([x["attn"] for x in xs]).to(device)).float().cpu()
         for k, x in enumerate(xs):
             gt = x["mask_full"]
             lg = paste_logits(logits[k:k + 1], gt.shape[-2], gt.shape[-1], roi)
-            pred = (torch.sigmoid(lg) > threshold).float()
-            d, i = dice_iou(pred, gt[None])
-            dices.append(float(d))
-            ious.append(float(i))
+            yield (torch.sigmoid(lg) > threshold).float()[0], gt
+
+
+@torch.no_grad()
+def evaluate(model, items, size: int, batch: int = 8, threshold: float = 0.5, device="cpu", roi=None):
+    dices, ious = [], []
+    for pred, gt in predict_masks(model, items, size, batch, threshold, device, roi):
+        d, i = dice_iou(pred[None], gt[None])
+        dices.append(float(d))
+        ious.append(float(i))
     n = len(dices)
     return {"n": n, "dice": sum(dices) / max(1, n), "miou": sum(ious) / max(1, n)}
 
@@ -58,17 +65,7 @@ def swap_test(model, items, size: int, batch: int = 8, threshold: float = 0.5, d
         by_slice.setdefault((case, sl), []).append(i)
     multi = [ix for ix in by_slice.values() if len(ix) >= 2]
     idx = [i for ix in multi for i in ix]
-    ds = SegDataset([items[i] for i in idx], size, keep_full=True, roi=roi)
-    preds = {}
-    for s in range(0, len(ds), batch):
-        xs = [ds[i] for i in range(s, min(len(ds), s + batch))]
-        logits = model(torch.stack([x["image"] for x in xs]).to(device),
-                       torch.stack([x["ids"] for x in xs]).to(device),
-                       torch.stack([x["attn"] for x in xs]).to(device)).float().cpu()
-        for k, x in enumerate(xs):
-            gt = x["mask_full"]
-            lg = paste_logits(logits[k:k + 1], gt.shape[-2], gt.shape[-1], roi)
-            preds[idx[s + k]] = ((torch.sigmoid(lg) > threshold).float()[0], gt)
+    preds = dict(zip(idx, predict_masks(model, [items[i] for i in idx], size, batch, threshold, device, roi)))
     pairs = ok = stuck = 0
     kinds = {k: 0 for k in SWAP_KINDS}
     for ix in multi:
